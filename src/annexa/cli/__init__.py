@@ -1,0 +1,1 @@
+"""The `annexa` command line: a thin layer over the domain services."""

@@ -1,0 +1,91 @@
+"""What every command shares: the chosen database and organisation, output and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+from typer.core import TyperGroup
+
+from annexa.errors import AnnexaError
+from annexa.store.db import Database, open_database
+from annexa.store.models import Organisation
+
+console = Console()
+error_console = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+EXIT_INPUT_ERROR = 2
+
+
+class AnnexaGroup(TyperGroup):
+    """Turns an :class:`AnnexaError` anywhere below into one line on stderr and exit 2."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AnnexaError as exc:
+            error_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False)
+            raise typer.Exit(EXIT_INPUT_ERROR) from None
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        cls=AnnexaGroup, help=help_text, no_args_is_help=True, rich_markup_mode="rich"
+    )
+
+
+@dataclass
+class State:
+    db_url: str | None = None
+    org: str | None = None
+    _db: Database | None = field(default=None, repr=False)
+
+    def database(self, *, must_be_ready: bool = True) -> Database:
+        if self._db is None:
+            self._db = open_database(self.db_url)
+        if must_be_ready:
+            self._db.ensure_ready()
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.database().transaction(actor="cli") as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.database().reading() as session:
+            yield session
+
+    def organisation(self, session: Session) -> Organisation:
+        from annexa.orgs import resolve_organisation
+
+        return resolve_organisation(session, self.org)
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    return root.obj
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
+    """JSON for scripts, or a Rich rendering for people."""
+    if as_json:
+        print_json(data)
+    else:
+        render()

@@ -1,0 +1,5 @@
+import typer
+
+
+def status(ctx: typer.Context) -> None:
+    """Readiness (being built)."""

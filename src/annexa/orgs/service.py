@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from annexa.errors import Conflict, InvalidInput, NotFound
+from annexa.store.models import Organisation
+from annexa.validation import optional_text, require_text, slugify
+
+
+def create_organisation(
+    session: Session,
+    name: str,
+    *,
+    slug: str | None = None,
+    sector: str | None = None,
+    headcount: int | None = None,
+    scope_statement: str | None = None,
+) -> Organisation:
+    name = require_text(name, "name")
+    slug = slugify(slug or name)
+    clash = session.scalar(
+        select(Organisation).where(or_(Organisation.name == name, Organisation.slug == slug))
+    )
+    if clash is not None:
+        raise Conflict(
+            f"an organisation called {clash.name!r} (slug {clash.slug!r}) already exists",
+            field="name",
+            fix="choose another name, or pass --org to work on the existing one",
+        )
+    if headcount is not None and headcount < 1:
+        raise InvalidInput("must be at least 1", field="headcount", fix="pass a positive number")
+    org = Organisation(
+        name=name,
+        slug=slug,
+        sector=optional_text(sector, "sector", max_length=100),
+        headcount=headcount,
+        scope_statement=optional_text(scope_statement, "scope_statement"),
+    )
+    session.add(org)
+    session.flush()
+    return org
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def resolve_organisation(session: Session, wanted: str | None) -> Organisation:
+    """The organisation named by slug, name or id; without one, the only one there is."""
+    if wanted:
+        query = select(Organisation).where(
+            or_(Organisation.slug == wanted, Organisation.name == wanted)
+        )
+        if wanted.isdigit():
+            query = select(Organisation).where(Organisation.id == int(wanted))
+        org = session.scalar(query)
+        if org is None:
+            raise NotFound(
+                f"no organisation {wanted!r}",
+                field="--org",
+                fix="see `annexa org list` for the organisations in this database",
+            )
+        return org
+    count = session.scalar(select(func.count()).select_from(Organisation)) or 0
+    if count == 0:
+        raise NotFound(
+            "this database has no organisation yet",
+            field="--org",
+            fix="run `annexa org add NAME` or `annexa demo`",
+        )
+    if count > 1:
+        raise InvalidInput(
+            f"this database holds {count} organisations",
+            field="--org",
+            fix="pass --org SLUG (see `annexa org list`)",
+        )
+    return session.scalars(select(Organisation)).one()

@@ -1,0 +1,176 @@
+"""Opening a database, running migrations and scoping work to one transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from annexa.errors import InvalidInput, StoreUnavailable
+
+ENV_DATABASE_URL = "ANNEXA_DATABASE_URL"
+DEFAULT_SQLITE_FILE = "annexa.db"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def default_database_url() -> str:
+    """``ANNEXA_DATABASE_URL`` when set, else a SQLite file in the working directory."""
+    return os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{DEFAULT_SQLITE_FILE}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and route them to the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _enable_sqlite_integrity(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """One database: an engine, a session factory and the migration entry point."""
+
+    def __init__(self, url: str):
+        self.url = normalise_url(url)
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise InvalidInput(
+                f"cannot parse database URL {url!r}",
+                field="--db",
+                fix="use sqlite:///path/to/annexa.db or postgresql://user@host/dbname",
+            ) from exc
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in {"sqlite", "postgresql"}:
+            raise InvalidInput(
+                f"unsupported database {self.dialect!r}",
+                field="--db",
+                fix="use a sqlite:/// or postgresql:// URL",
+            )
+        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            folder = Path(parsed.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise StoreUnavailable(
+                    f"folder {str(folder)!r} does not exist",
+                    field="--db",
+                    fix="create the folder or point --db at an existing one",
+                )
+        self.engine: Engine = create_engine(self.url, future=True)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _enable_sqlite_integrity)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    # -- migrations -------------------------------------------------------
+    def _alembic_config(self):  # type: ignore[no-untyped-def]
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["engine"] = self.engine
+        return config
+
+    def upgrade(self) -> str:
+        """Create or upgrade the schema to the newest migration; safe to repeat."""
+        from alembic import command
+
+        try:
+            command.upgrade(self._alembic_config(), "head")
+        except (OperationalError, DBAPIError) as exc:
+            raise StoreUnavailable(
+                f"cannot open the database: {_first_line(exc)}",
+                field="--db",
+                fix="check the URL, that the server is running and that you may write to it",
+            ) from exc
+        return self.current_revision() or ""
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head() or ""
+
+    def ensure_ready(self) -> None:
+        """Refuse to work on a database that was never initialised or is out of date."""
+        try:
+            current = self.current_revision()
+        except (OperationalError, DBAPIError) as exc:
+            raise StoreUnavailable(
+                f"cannot open the database: {_first_line(exc)}",
+                field="--db",
+                fix="check the URL, that the server is running and that you may read it",
+            ) from exc
+        if current is None:
+            raise StoreUnavailable(
+                "the database has no Annexa schema",
+                field="--db",
+                fix="run `annexa init` (or `annexa demo`) first",
+            )
+        if current != self.head_revision():
+            raise StoreUnavailable(
+                f"the database schema is at {current}, this Annexa needs {self.head_revision()}",
+                field="--db",
+                fix="run `annexa init` to upgrade it",
+            )
+
+    def table_names(self) -> list[str]:
+        return inspect(self.engine).get_table_names()
+
+    # -- sessions ---------------------------------------------------------
+    @contextmanager
+    def transaction(self, actor: str = "cli") -> Iterator[Session]:
+        """One unit of work: everything inside commits together or not at all."""
+        session = self._sessions()
+        session.info["actor"] = actor
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only; anything it flushes is rolled back."""
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return text_.splitlines()[0] if text_ else exc.__class__.__name__
+
+
+def open_database(url: str | None = None) -> Database:
+    return Database(url or default_database_url())

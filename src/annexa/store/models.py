@@ -1,0 +1,325 @@
+"""The relational model of an ISMS. Every row except an organisation belongs to one.
+
+Catalog content (frameworks, requirements, mappings) lives in YAML data files; records
+refer to requirements by ``(framework, ref)`` so catalogs can be upgraded without
+rewriting rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+def org_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+
+
+class Organisation(Timestamped, Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    sector: Mapped[str | None] = mapped_column(String(100))
+    headcount: Mapped[int | None] = mapped_column(Integer)
+    scope_statement: Mapped[str | None] = mapped_column(Text)
+    # Configurable per organisation; None means the built-in default.
+    risk_matrix: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    classification_scheme: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+# --- Context and scope (clauses 4.1-4.3) -------------------------------------------
+
+
+class ScopeItem(Timestamped, Base):
+    __tablename__ = "scope_item"
+    __table_args__ = (UniqueConstraint("org_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    kind: Mapped[str] = mapped_column(String(32))  # service, location, data_flow, ai_feature, ...
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    in_scope: Mapped[bool] = mapped_column(Boolean, default=True)
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ContextIssue(Timestamped, Base):
+    __tablename__ = "context_issue"
+    __table_args__ = (UniqueConstraint("org_id", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    kind: Mapped[str] = mapped_column(String(16))  # internal | external
+    category: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class InterestedParty(Timestamped, Base):
+    __tablename__ = "interested_party"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
+    requirements: Mapped[str | None] = mapped_column(Text)
+    addressed_in_isms: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- Suppliers, assets and AI systems -----------------------------------------------
+
+
+class Supplier(Timestamped, Base):
+    __tablename__ = "supplier"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str | None] = mapped_column(Text)
+    criticality: Mapped[str] = mapped_column(String(16), default="medium")
+    processes_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    ai_provider: Mapped[bool] = mapped_column(Boolean, default=False)
+    website: Mapped[str | None] = mapped_column(String(300))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Asset(Timestamped, Base):
+    __tablename__ = "asset"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="information")
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(Json, default=list)
+    location: Mapped[str | None] = mapped_column(String(200))
+    supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supplier.id", ondelete="SET NULL"), index=True
+    )
+
+    supplier: Mapped[Supplier | None] = relationship()
+
+
+class AISystem(Timestamped, Base):
+    __tablename__ = "ai_system"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="deployer")  # provider | deployer
+    data_categories: Mapped[list[str]] = mapped_column(Json, default=list)
+    human_oversight: Mapped[str | None] = mapped_column(Text)
+    ai_act_risk_class: Mapped[str] = mapped_column(String(16), default="minimal")
+    lifecycle_stage: Mapped[str] = mapped_column(String(16), default="deployed")
+    owner: Mapped[str | None] = mapped_column(String(200))
+    supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supplier.id", ondelete="SET NULL"), index=True
+    )
+
+    supplier: Mapped[Supplier | None] = relationship()
+    assets: Mapped[list[Asset]] = relationship(secondary="ai_system_asset")
+
+
+class AISystemAsset(Base):
+    __tablename__ = "ai_system_asset"
+
+    ai_system_id: Mapped[int] = mapped_column(
+        ForeignKey("ai_system.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+# --- Risk management (6.1.2, 6.1.3, 8.2, 8.3) ---------------------------------------
+
+
+class Risk(Timestamped, Base):
+    __tablename__ = "risk"
+    __table_args__ = (
+        UniqueConstraint("org_id", "ref"),
+        UniqueConstraint("org_id", "title"),
+        Index("ix_risk_org_residual", "org_id", "residual_score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    ref: Mapped[str] = mapped_column(String(32))  # R-0001
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    threat_id: Mapped[str | None] = mapped_column(String(32))  # threat library id
+    threat: Mapped[str | None] = mapped_column(Text)
+    vulnerability: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    framework: Mapped[str] = mapped_column(String(64), default="iso27001-2022")
+    inherent_likelihood: Mapped[int | None] = mapped_column(Integer)
+    inherent_impact: Mapped[int | None] = mapped_column(Integer)
+    inherent_score: Mapped[int | None] = mapped_column(Integer)
+    inherent_level: Mapped[str | None] = mapped_column(String(32))
+    residual_likelihood: Mapped[int | None] = mapped_column(Integer)
+    residual_impact: Mapped[int | None] = mapped_column(Integer)
+    residual_score: Mapped[int | None] = mapped_column(Integer)
+    residual_level: Mapped[str | None] = mapped_column(String(32))
+    treatment: Mapped[str | None] = mapped_column(String(16))  # modify|retain|avoid|share
+    treatment_plan: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="identified")
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    review_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    assets: Mapped[list[Asset]] = relationship(secondary="risk_asset")
+    controls: Mapped[list[RiskControl]] = relationship(
+        back_populates="risk", cascade="all, delete-orphan"
+    )
+    acceptances: Mapped[list[RiskAcceptance]] = relationship(
+        back_populates="risk", cascade="all, delete-orphan", order_by="RiskAcceptance.id"
+    )
+
+
+class RiskAsset(Base):
+    __tablename__ = "risk_asset"
+
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risk.id", ondelete="CASCADE"), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RiskControl(Base):
+    """A control chosen in a risk's treatment plan: the link the SoA is built from."""
+
+    __tablename__ = "risk_control"
+    __table_args__ = (
+        UniqueConstraint("risk_id", "framework", "ref"),
+        Index("ix_risk_control_org_ref", "org_id", "framework", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risk.id", ondelete="CASCADE"), index=True)
+    framework: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(String(32))
+
+    risk: Mapped[Risk] = relationship(back_populates="controls")
+
+
+class RiskAcceptance(Base):
+    __tablename__ = "risk_acceptance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risk.id", ondelete="CASCADE"), index=True)
+    approver: Mapped[str] = mapped_column(String(200))
+    rationale: Mapped[str | None] = mapped_column(Text)
+    accepted_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    residual_score: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    risk: Mapped[Risk] = relationship(back_populates="acceptances")
+
+
+# --- Statement of Applicability (6.1.3 d) -------------------------------------------
+
+
+class SoaEntry(Base):
+    """The current decision for one control of one framework's Annex A."""
+
+    __tablename__ = "soa_entry"
+    __table_args__ = (UniqueConstraint("org_id", "framework", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    framework: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(String(32))
+    applicable: Mapped[bool | None] = mapped_column(Boolean)  # None: not yet decided
+    reasons: Mapped[list[str]] = mapped_column(Json, default=list)
+    justification: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="not_started")
+    owner: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SoaVersion(Base):
+    """A published, immutable snapshot of one framework's SoA."""
+
+    __tablename__ = "soa_version"
+    __table_args__ = (UniqueConstraint("org_id", "framework", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    framework: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+
+
+# --- Custom catalogs ------------------------------------------------------------------
+
+
+class CustomFramework(Base):
+    """A framework imported by an organisation, stored as its validated document."""
+
+    __tablename__ = "custom_framework"
+    __table_args__ = (UniqueConstraint("org_id", "framework_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    framework_id: Mapped[str] = mapped_column(String(64))
+    source_format: Mapped[str] = mapped_column(String(32))
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,121 @@
+"""Fixtures: every store-touching test runs on SQLite and on a real PostgreSQL 15."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner, Result
+
+from annexa.cli.main import app
+from annexa.orgs import create_organisation
+from annexa.store.db import Database
+from tests.pg_cluster import PostgresCluster
+
+BACKENDS = ["sqlite", "postgresql"]
+TEMPLATE_DB = "annexa_template"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _seed(url: str, with_org: bool) -> None:
+    db = Database(url)
+    db.upgrade()
+    if with_org:
+        with db.transaction() as session:
+            create_organisation(session, "Test Org", slug="test-org")
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    folder = tmp_path_factory.mktemp("templates")
+    templates = {}
+    for with_org in (False, True):
+        path = folder / f"template-{int(with_org)}.db"
+        _seed(f"sqlite:///{path}", with_org)
+        templates[with_org] = path
+    return templates
+
+
+@pytest.fixture(scope="session")
+def pg_templates(pg_cluster: PostgresCluster) -> dict[bool, str]:
+    admin = create_engine(pg_cluster.url(), isolation_level="AUTOCOMMIT")
+    names = {}
+    with admin.connect() as connection:
+        for with_org in (False, True):
+            name = f"{TEMPLATE_DB}_{int(with_org)}"
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            _seed(pg_cluster.url(name), with_org)
+            names[with_org] = name
+    admin.dispose()
+    return names
+
+
+def _fresh_database(
+    request: pytest.FixtureRequest, tmp_path: Path, with_org: bool
+) -> str:
+    backend = request.param
+    if backend == "sqlite":
+        templates = request.getfixturevalue("sqlite_templates")
+        path = tmp_path / "annexa.db"
+        shutil.copyfile(templates[with_org], path)
+        return f"sqlite:///{path}"
+    cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+    template = request.getfixturevalue("pg_templates")[with_org]
+    name = f"test_{next(_counter)}"
+    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return cluster.url(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database holding one organisation, slug ``test-org``."""
+    return _fresh_database(request, tmp_path, with_org=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database with no organisation."""
+    return _fresh_database(request, tmp_path, with_org=False)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+CliCall = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(db_url: str) -> CliCall:
+    """Run the CLI against ``db_url``: ``cli("risk", "list", "--json")``."""
+    return make_cli(db_url)
+
+
+def make_cli(url: str | None) -> CliCall:
+    runner = CliRunner()
+
+    def call(*args: str, input: str | None = None) -> Result:
+        prefix = ["--db", url] if url else []
+        return runner.invoke(app, [*prefix, *args], input=input, catch_exceptions=False)
+
+    return call

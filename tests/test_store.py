@@ -1,0 +1,78 @@
+"""The store: migrations, idempotent init, organisation selection, transactions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from annexa.errors import Conflict
+from annexa.orgs import create_organisation
+from annexa.store.db import Database
+from annexa.store.models import Base, Organisation
+from tests.conftest import make_cli
+
+
+def test_migrations_match_models(db: Database) -> None:
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_init_is_idempotent(db_url: str) -> None:
+    cli = make_cli(db_url)
+    first = cli("init", "--json")
+    second = cli("init", "--json")
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert json.loads(first.stdout)["revision"] == json.loads(second.stdout)["revision"]
+    with Database(db_url).reading() as session:
+        assert session.scalars(select(Organisation.slug)).all() == ["test-org"]
+
+
+def test_init_creates_fresh_sqlite_file(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/new.db"
+    result = make_cli(url)("init", "--org-name", "Acme Legal", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["organisation"] == "acme-legal"
+    orgs = make_cli(url)("org", "list", "--json")
+    assert [o["slug"] for o in json.loads(orgs.stdout)["organisations"]] == ["acme-legal"]
+
+
+def test_uninitialised_database_is_refused(tmp_path) -> None:
+    result = make_cli(f"sqlite:///{tmp_path}/none.db")("org", "list")
+    assert result.exit_code == 2
+    assert "annexa init" in result.stderr
+
+
+def test_unopenable_database_names_the_option(tmp_path) -> None:
+    result = make_cli(f"sqlite:///{tmp_path}/missing/folder/x.db")("init")
+    assert result.exit_code == 2
+    assert "--db" in result.stderr
+
+
+def test_unsupported_url_is_refused() -> None:
+    result = make_cli("mysql://localhost/x")("init")
+    assert result.exit_code == 2
+    assert "--db" in result.stderr
+
+
+def test_org_selection(db_url: str) -> None:
+    cli = make_cli(db_url)
+    assert cli("org", "add", "Second Firm").exit_code == 0
+    ambiguous = cli("org", "list")
+    assert ambiguous.exit_code == 0  # listing needs no organisation
+    duplicate = cli("org", "add", "Second Firm")
+    assert duplicate.exit_code == 2
+    assert "name" in duplicate.stderr
+
+
+def test_failed_transaction_writes_nothing(db: Database) -> None:
+    with pytest.raises(Conflict), db.transaction() as session:
+        create_organisation(session, "Brand New")
+        create_organisation(session, "Test Org")  # clashes: the whole unit rolls back
+    with db.reading() as session:
+        assert session.scalar(select(Organisation).where(Organisation.name == "Brand New")) is None
