@@ -64,9 +64,7 @@ def pg_templates(pg_cluster: PostgresCluster) -> dict[bool, str]:
     return names
 
 
-def _fresh_database(
-    request: pytest.FixtureRequest, tmp_path: Path, with_org: bool
-) -> str:
+def _fresh_database(request: pytest.FixtureRequest, tmp_path: Path, with_org: bool) -> str:
     backend = request.param
     if backend == "sqlite":
         templates = request.getfixturevalue("sqlite_templates")

@@ -51,8 +51,14 @@ class PostgresCluster:
         if self.as_postgres:
             shutil.chown(self.base, "postgres", "postgres")
         self._run(
-            _find("initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8",
+            _find("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
@@ -60,8 +66,17 @@ class PostgresCluster:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self._run(
-            _find("pg_ctl"), "-D", str(self.data), "-o", options,
-            "-l", str(self.base / "server.log"), "-w", "-t", "60", "start",
+            _find("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

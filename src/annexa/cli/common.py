@@ -33,7 +33,9 @@ class AnnexaGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AnnexaError as exc:
-            error_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False)
+            error_console.print(
+                f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(EXIT_INPUT_ERROR) from None
 
 

@@ -48,7 +48,9 @@ def main(
     ] = None,
     org: Annotated[
         str | None,
-        typer.Option("--org", envvar="ANNEXA_ORG", help="Organisation slug; default: the only one."),
+        typer.Option(
+            "--org", envvar="ANNEXA_ORG", help="Organisation slug; default: the only one."
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

@@ -46,7 +46,9 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     def render() -> None:
         table = Table("slug", "name", "sector", "headcount")
         for row in rows:
-            table.add_row(row["slug"], row["name"], row["sector"] or "", str(row["headcount"] or ""))
+            table.add_row(
+                row["slug"], row["name"], row["sector"] or "", str(row["headcount"] or "")
+            )
         console.print(table)
 
     emit({"organisations": rows}, as_json, render)

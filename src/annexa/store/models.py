@@ -161,7 +161,7 @@ class AISystem(Timestamped, Base):
     data_categories: Mapped[list[str]] = mapped_column(Json, default=list)
     human_oversight: Mapped[str | None] = mapped_column(Text)
     ai_act_risk_class: Mapped[str] = mapped_column(String(16), default="minimal")
-    lifecycle_stage: Mapped[str] = mapped_column(String(16), default="deployed")
+    lifecycle_stage: Mapped[str] = mapped_column(String(16), default="operation")
     owner: Mapped[str | None] = mapped_column(String(200))
     supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("supplier.id", ondelete="SET NULL"), index=True
@@ -229,7 +229,9 @@ class Risk(Timestamped, Base):
 class RiskAsset(Base):
     __tablename__ = "risk_asset"
 
-    risk_id: Mapped[int] = mapped_column(ForeignKey("risk.id", ondelete="CASCADE"), primary_key=True)
+    risk_id: Mapped[int] = mapped_column(
+        ForeignKey("risk.id", ondelete="CASCADE"), primary_key=True
+    )
     asset_id: Mapped[int] = mapped_column(
         ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True, index=True
     )

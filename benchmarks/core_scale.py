@@ -1,0 +1,257 @@
+"""Core scale benchmark: an organisation with 10,000 assets, 50,000 risks and both SoAs.
+
+Builds the organisation with bulk inserts, then times `annexa soa show --json`,
+`annexa risk list --json` and `annexa status --json` as separate processes (the way a user
+runs them), printing wall time and peak resident memory of each, on SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/core_scale.py [--backend sqlite|postgresql|both]
+        [--assets 10000] [--risks 50000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import create_engine, insert, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.pg_cluster import PostgresCluster  # noqa: E402
+
+from annexa.catalog import SOA_FRAMEWORKS, get_framework  # noqa: E402
+from annexa.store.db import Database  # noqa: E402
+from annexa.store.models import (  # noqa: E402
+    Asset,
+    Organisation,
+    Risk,
+    RiskAsset,
+    RiskControl,
+    SoaEntry,
+)
+
+console = Console()
+CHUNK = 5_000
+LEVELS = [(4, "low"), (9, "medium"), (16, "high"), (25, "critical")]
+COMMANDS = {
+    "soa show": ["soa", "show", "--json"],
+    "risk list --json": ["risk", "list", "--json"],
+    "status": ["status", "--json"],
+}
+
+
+def level(score: int) -> str:
+    return next(name for top, name in LEVELS if score <= top)
+
+
+def build(url: str, assets: int, risks: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    db = Database(url)
+    db.upgrade()
+    today = dt.date.today()
+    controls = {fw: [c.ref for c in get_framework(fw).controls()] for fw in SOA_FRAMEWORKS}
+    with db.engine.begin() as connection, Progress(console=console, transient=True) as progress:
+        org_id = connection.execute(
+            insert(Organisation)
+            .values(name="Scale Test Ltd", slug="scale", scope_statement="Everything.")
+            .returning(Organisation.id)
+        ).scalar_one()
+
+        task = progress.add_task("assets", total=assets)
+        for start in range(0, assets, CHUNK):
+            rows = [
+                {
+                    "org_id": org_id,
+                    "name": f"Asset {i:05d}",
+                    "kind": "information",
+                    "classification": rng.choice(["internal", "confidential", "restricted"]),
+                    "tags": rng.sample(["client", "personal", "financial"], k=rng.randint(0, 2)),
+                    "owner": f"Owner {i % 50}",
+                    "location": "Cloud",
+                }
+                for i in range(start, min(start + CHUNK, assets))
+            ]
+            connection.execute(insert(Asset), rows)
+            progress.advance(task, len(rows))
+        first_asset = connection.execute(
+            text("SELECT min(id) FROM asset WHERE org_id = :o"), {"o": org_id}
+        ).scalar_one()
+
+        task = progress.add_task("risks", total=risks)
+        for start in range(0, risks, CHUNK):
+            rows = []
+            for i in range(start, min(start + CHUNK, risks)):
+                il, ii = rng.randint(1, 5), rng.randint(1, 5)
+                rl, ri = rng.randint(1, il), rng.randint(1, ii)
+                rows.append(
+                    {
+                        "org_id": org_id,
+                        "ref": f"R-{i + 1:05d}",
+                        "title": f"Risk {i + 1:05d}: data exposure through channel {i % 97}",
+                        "threat": "Sensitive data in prompts or outputs",
+                        "vulnerability": "No masking",
+                        "owner": None if i % 101 == 0 else f"Owner {i % 50}",
+                        "framework": "iso27001-2022",
+                        "inherent_likelihood": il,
+                        "inherent_impact": ii,
+                        "inherent_score": il * ii,
+                        "inherent_level": level(il * ii),
+                        "residual_likelihood": rl,
+                        "residual_impact": ri,
+                        "residual_score": rl * ri,
+                        "residual_level": level(rl * ri),
+                        "treatment": "modify",
+                        "treatment_plan": "Apply controls",
+                        "status": "treated",
+                        "due_date": today + dt.timedelta(days=rng.randint(-30, 200)),
+                        "review_date": today + dt.timedelta(days=rng.randint(-30, 365)),
+                    }
+                )
+            ids = (
+                connection.execute(
+                    insert(Risk).returning(Risk.id, sort_by_parameter_order=True), rows
+                )
+                .scalars()
+                .all()
+            )
+            links, chosen = [], []
+            for risk_id in ids:
+                for asset_offset in rng.sample(range(assets), k=2):
+                    links.append({"risk_id": risk_id, "asset_id": first_asset + asset_offset})
+                for ref in rng.sample(controls["iso27001-2022"], k=3):
+                    chosen.append(
+                        {
+                            "org_id": org_id,
+                            "risk_id": risk_id,
+                            "framework": "iso27001-2022",
+                            "ref": ref,
+                        }
+                    )
+            connection.execute(insert(RiskAsset), links)
+            connection.execute(insert(RiskControl), chosen)
+            progress.advance(task, len(rows))
+
+        entries = []
+        for framework, refs in controls.items():
+            for n, ref in enumerate(refs):
+                excluded = n % 17 == 5
+                entries.append(
+                    {
+                        "org_id": org_id,
+                        "framework": framework,
+                        "ref": ref,
+                        "applicable": not excluded,
+                        "reasons": [] if excluded else ["risk_treatment"],
+                        "justification": "Not relevant to this organisation."
+                        if excluded
+                        else "Selected in risk treatment.",
+                        "status": rng.choice(["planned", "partial", "implemented"]),
+                        "owner": "CISO",
+                    }
+                )
+        connection.execute(insert(SoaEntry), entries)
+    db.dispose()
+
+
+def run_measured(url: str, args: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MB and output bytes of one `annexa` process."""
+    annexa = Path(sys.executable).with_name("annexa")
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.posix_spawn(
+            str(annexa),
+            [str(annexa), "--db", url, "--org", "scale", *args],
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+            ],
+        )
+        _, status, usage = os.wait4(pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"annexa {' '.join(args)} failed: {err.read().decode()[:500]}")
+        size = out.seek(0, os.SEEK_END)
+    return elapsed, usage.ru_maxrss / 1024, size
+
+
+def measure(backend: str, url: str, repeat: int) -> list[tuple[str, str, float, float, float, int]]:
+    rows = []
+    for label, args in COMMANDS.items():
+        runs = [run_measured(url, args) for _ in range(repeat)]
+        best = min(r[0] for r in runs)
+        median = sorted(r[0] for r in runs)[len(runs) // 2]
+        peak = max(r[1] for r in runs)
+        rows.append((backend, label, best, median, peak, runs[0][2]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--assets", type=int, default=10_000)
+    parser.add_argument("--risks", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+
+    results = []
+    backends = ["sqlite", "postgresql"] if options.backend == "both" else [options.backend]
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in backends:
+            cluster = None
+            if backend == "sqlite":
+                url = f"sqlite:///{folder}/scale.db"
+            else:
+                cluster = PostgresCluster().start()
+                admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+                with admin.connect() as connection:
+                    connection.execute(text('CREATE DATABASE "scale"'))
+                admin.dispose()
+                url = cluster.url("scale")
+            try:
+                started = time.perf_counter()
+                build(url, options.assets, options.risks)
+                console.print(
+                    f"{backend}: built {options.assets:,} assets and {options.risks:,} risks "
+                    f"in {time.perf_counter() - started:.1f} s"
+                )
+                if backend == "postgresql":
+                    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+                    with engine.connect() as connection:
+                        connection.execute(text("VACUUM ANALYZE"))
+                    engine.dispose()
+                results += measure(backend, url, options.repeat)
+            finally:
+                if cluster:
+                    cluster.stop()
+
+    table = Table(
+        "backend",
+        "command",
+        "best wall s",
+        "median wall s",
+        "peak RSS MB",
+        "output KB",
+        title=f"{options.assets:,} assets, {options.risks:,} risks, both SoAs "
+        "(whole process: interpreter start-up included)",
+    )
+    for backend, label, best, median, peak, size in results:
+        table.add_row(
+            backend, label, f"{best:.3f}", f"{median:.3f}", f"{peak:.0f}", f"{size / 1024:.0f}"
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

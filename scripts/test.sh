@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install what the tests need and run the whole suite: lint, then pytest on SQLite and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+# The PostgreSQL half of the suite needs PostgreSQL 15's initdb/pg_ctl; never skip it.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing PostgreSQL 15 server binaries…"
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -q && apt-get install -y -q postgresql-15; \
+  else sudo apt-get update -q && sudo apt-get install -y -q postgresql-15; fi
+fi
+
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/pytest "$@"
