@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import typer.testing
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 
@@ -15,6 +17,10 @@ from annexa.cli.main import app
 from annexa.orgs import create_organisation
 from annexa.store.db import Database
 from tests.pg_cluster import PostgresCluster
+
+# Building the Typer command tree costs ~0.3 s; the suite invokes the CLI hundreds of times,
+# so build it once per app (typer.testing looks the builder up at module level).
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 BACKENDS = ["sqlite", "postgresql"]
 TEMPLATE_DB = "annexa_template"

@@ -76,3 +76,13 @@ def test_failed_transaction_writes_nothing(db: Database) -> None:
         create_organisation(session, "Test Org")  # clashes: the whole unit rolls back
     with db.reading() as session:
         assert session.scalar(select(Organisation).where(Organisation.name == "Brand New")) is None
+
+
+def test_head_revision_agrees_with_alembic(db: Database) -> None:
+    from alembic.script import ScriptDirectory
+
+    from annexa.store.db import head_revision
+
+    script = ScriptDirectory.from_config(db._alembic_config())
+    assert script.get_heads() == [head_revision()]
+    assert db.current_revision() == head_revision()

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
@@ -34,7 +35,7 @@ class AnnexaGroup(TyperGroup):
             return super().invoke(ctx)
         except AnnexaError as exc:
             error_console.print(
-                f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True
+                f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(EXIT_INPUT_ERROR) from None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from annexa.cli.common import JsonFlag, console, emit, new_app, state
@@ -34,7 +35,11 @@ def add(
     with state(ctx).transaction() as session:
         org = create_organisation(session, name, slug=slug, sector=sector, headcount=headcount)
         data = _as_dict(org)
-    emit(data, as_json, lambda: console.print(f"[green]✓[/] organisation [bold]{data['slug']}[/]"))
+    emit(
+        data,
+        as_json,
+        lambda: console.print(f"[green]✓[/] organisation [bold]{escape(data['slug'])}[/]"),
+    )
 
 
 @app.command("list")

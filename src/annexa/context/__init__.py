@@ -1,0 +1,43 @@
+"""Context of the organisation: scope, internal and external issues, interested parties."""
+
+from annexa.context.service import (
+    ISSUE_KINDS,
+    PARTY_CATEGORIES,
+    PESTLE_CATEGORIES,
+    SCOPE_KINDS,
+    add_issue,
+    add_party,
+    add_scope_item,
+    get_scope,
+    issue_to_dict,
+    list_issues,
+    list_parties,
+    list_scope_items,
+    party_to_dict,
+    remove_issue,
+    remove_party,
+    remove_scope_item,
+    scope_item_to_dict,
+    set_scope_statement,
+)
+
+__all__ = [
+    "ISSUE_KINDS",
+    "PARTY_CATEGORIES",
+    "PESTLE_CATEGORIES",
+    "SCOPE_KINDS",
+    "add_issue",
+    "add_party",
+    "add_scope_item",
+    "get_scope",
+    "issue_to_dict",
+    "list_issues",
+    "list_parties",
+    "list_scope_items",
+    "party_to_dict",
+    "remove_issue",
+    "remove_party",
+    "remove_scope_item",
+    "scope_item_to_dict",
+    "set_scope_statement",
+]
