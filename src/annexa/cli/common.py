@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -83,7 +83,9 @@ def state(ctx: typer.Context) -> State:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    """Indented UTF-8 JSON on stdout; dates as ISO strings, anything else via str()."""
+    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+    sys.stdout.write(orjson.dumps(data, default=str, option=options).decode() + "\n")
 
 
 def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:

@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated
 
 import typer
 
 from annexa import __version__
-from annexa.cli import (
-    assets,
-    catalog,
-    context,
-    demo,
-    orgs,
-    risk,
-    soa,
-    status,
-    suppliers,
-)
 from annexa.cli.common import AnnexaGroup, JsonFlag, console, emit, state
 
+# Command groups load on first use: a command imports only the domain it works on, which
+# keeps start-up (paid on every invocation) short.
+LAZY_GROUPS = {
+    "org": "annexa.cli.orgs:app",
+    "catalog": "annexa.cli.catalog:app",
+    "scope": "annexa.cli.context:scope_app",
+    "issue": "annexa.cli.context:issue_app",
+    "party": "annexa.cli.context:party_app",
+    "supplier": "annexa.cli.suppliers:app",
+    "asset": "annexa.cli.assets:asset_app",
+    "ai": "annexa.cli.assets:ai_app",
+    "risk": "annexa.cli.risk:app",
+    "soa": "annexa.cli.soa:app",
+}
+
+
+class RootGroup(AnnexaGroup):
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_GROUPS})
+
+    def get_command(self, ctx: typer.Context, name: str):  # type: ignore[no-untyped-def]
+        target = LAZY_GROUPS.get(name)
+        if target is None:
+            return super().get_command(ctx, name)
+        module_name, attribute = target.split(":")
+        sub_app = getattr(importlib.import_module(module_name), attribute)
+        command = typer.main.get_command(sub_app)
+        command.name = name
+        return command
+
+
 app = typer.Typer(
-    cls=AnnexaGroup,
+    cls=RootGroup,
     help="Annexa — an ISMS for organisations that adopt AI (ISO/IEC 27001:2022, 42001:2023).",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -90,18 +111,26 @@ def init(
     )
 
 
-app.add_typer(orgs.app, name="org")
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(context.scope_app, name="scope")
-app.add_typer(context.issue_app, name="issue")
-app.add_typer(context.party_app, name="party")
-app.add_typer(suppliers.app, name="supplier")
-app.add_typer(assets.asset_app, name="asset")
-app.add_typer(assets.ai_app, name="ai")
-app.add_typer(risk.app, name="risk")
-app.add_typer(soa.app, name="soa")
-app.command("status")(status.status)
-app.command("demo")(demo.demo)
+@app.command("status")
+def status_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Readiness per clause and Annex A theme: what exists and what is missing."""
+    from annexa.cli.status import status
+
+    status(ctx, as_json)
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Replace the demo organisation if it exists.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load the demo: a 40-person law firm adopting AI (creates the schema if needed)."""
+    from annexa.cli.demo import demo
+
+    demo(ctx, reset, as_json)
 
 
 def run() -> None:

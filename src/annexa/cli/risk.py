@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -188,16 +186,6 @@ def add(
     _show_one(ctx, ref, f"risk [bold]{ref}[/] added", as_json)
 
 
-def _write_list_json(risks: list[dict[str, Any]]) -> None:
-    # The stdlib encoder falls back to pure Python when indenting; a register of 50,000
-    # risks would take seconds that way, so large lists are written compactly.
-    if len(risks) > 1000:
-        text = json.dumps({"risks": risks}, ensure_ascii=False, separators=(",", ":"))
-        sys.stdout.write(text + "\n")
-    else:
-        print_json({"risks": risks})
-
-
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -235,7 +223,7 @@ def list_(
             overdue=True if overdue else None,
         )
     if as_json:
-        _write_list_json(risks)
+        print_json({"risks": risks})
         return
     table = Table("ref", "title", "owner", "inherent", "residual", "treatment", "status", "review")
     table.columns[0].no_wrap = True

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from annexa.catalog import SOA_FRAMEWORKS, get_framework
@@ -244,24 +244,14 @@ class _Report:
     def risks(self) -> dict[str, int]:
         session, org_id, today = self.session, self.org.id, self.today
         base = Risk.org_id == org_id
-        total = _count(session, Risk, base)
+        rules: list[tuple[str, str, str, str, str, Any]] = []
 
-        def tally(
+        def rule(
             code: str, severity: str, clause: str, message: str, fix: str, *conditions: Any
-        ) -> int:
-            count = _count(session, Risk, base, *conditions)
-            self.finding(
-                code,
-                severity,
-                clause,
-                count,
-                message,
-                fix,
-                _examples(session, Risk.ref, base, *conditions) if count else [],
-            )
-            return count
+        ) -> None:
+            rules.append((code, severity, clause, message, fix, and_(*conditions)))
 
-        not_assessed = tally(
+        rule(
             "RISK_NOT_ASSESSED",
             ERROR,
             "6.1.2",
@@ -269,7 +259,7 @@ class _Report:
             "assess them with `annexa risk assess REF --likelihood N --impact N`",
             Risk.inherent_score.is_(None),
         )
-        without_owner = tally(
+        rule(
             "RISK_WITHOUT_OWNER",
             ERROR,
             "6.1.2",
@@ -277,7 +267,7 @@ class _Report:
             "name one with `annexa risk update REF --owner NAME`",
             func.coalesce(Risk.owner, "") == "",
         )
-        without_treatment = tally(
+        rule(
             "RISK_WITHOUT_TREATMENT",
             ERROR,
             "6.1.3",
@@ -285,7 +275,7 @@ class _Report:
             "decide with `annexa risk treat REF --option …`",
             Risk.treatment.is_(None),
         )
-        no_residual = tally(
+        rule(
             "RISK_RESIDUAL_NOT_ASSESSED",
             WARNING,
             "6.1.3",
@@ -294,7 +284,7 @@ class _Report:
             Risk.treatment.is_not(None),
             Risk.residual_score.is_(None),
         )
-        review_overdue = tally(
+        rule(
             "RISK_REVIEW_OVERDUE",
             WARNING,
             "8.2",
@@ -302,7 +292,7 @@ class _Report:
             "review them and set a new date (`annexa risk update REF --review-date`)",
             Risk.review_date < today,
         )
-        treatment_overdue = tally(
+        rule(
             "RISK_TREATMENT_OVERDUE",
             WARNING,
             "8.3",
@@ -332,7 +322,7 @@ class _Report:
             )
         )
         threshold = _acceptance_threshold(self.org)
-        above_appetite = tally(
+        rule(
             "RISK_ABOVE_APPETITE_UNACCEPTED",
             ERROR,
             "6.1.3",
@@ -342,7 +332,7 @@ class _Report:
             Risk.residual_score > threshold,
             ~valid_acceptance,
         )
-        expired = tally(
+        rule(
             "RISK_ACCEPTANCE_EXPIRED",
             WARNING,
             "6.1.3",
@@ -351,6 +341,34 @@ class _Report:
             exists(select(RiskAcceptance.id).where(RiskAcceptance.risk_id == Risk.id)),
             ~valid_acceptance,
         )
+
+        # One pass over the register counts every rule; examples are fetched only for the
+        # rules that fire, so a clean register costs a single scan.
+        tallies = session.execute(
+            select(
+                func.count(),
+                *(
+                    func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+                    for *_, condition in rules
+                ),
+            ).where(base)
+        ).one()
+        total = tallies[0]
+        counts: dict[str, int] = {}
+        for (code, severity, clause, message, fix, condition), count in zip(
+            rules, tallies[1:], strict=True
+        ):
+            counts[code] = int(count)
+            examples = _examples(session, Risk.ref, base, condition) if count else []
+            self.finding(code, severity, clause, int(count), message, fix, examples)
+        not_assessed = counts["RISK_NOT_ASSESSED"]
+        without_owner = counts["RISK_WITHOUT_OWNER"]
+        without_treatment = counts["RISK_WITHOUT_TREATMENT"]
+        no_residual = counts["RISK_RESIDUAL_NOT_ASSESSED"]
+        review_overdue = counts["RISK_REVIEW_OVERDUE"]
+        treatment_overdue = counts["RISK_TREATMENT_OVERDUE"]
+        above_appetite = counts["RISK_ABOVE_APPETITE_UNACCEPTED"]
+        expired = counts["RISK_ACCEPTANCE_EXPIRED"]
 
         self.check(
             "6.1.1",
