@@ -14,3 +14,4 @@ export ANNEXA_DATABASE_URL="${ANNEXA_DATABASE_URL:-sqlite:///annexa.db}"
 .venv/bin/annexa demo --reset
 .venv/bin/annexa status
 .venv/bin/annexa soa show --summary
+.venv/bin/annexa soa show --summary --framework iso42001-2023

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,6 +72,9 @@ def show(
     version: Annotated[
         int | None, typer.Option("--version", help="A published version instead of today's.")
     ] = None,
+    summary_only: Annotated[
+        bool, typer.Option("--summary", help="Only the overview per theme, not every control.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Show every Annex A control with its decision, status and linked risks."""
@@ -80,6 +84,9 @@ def show(
         document = soa_view(session, org, framework, version=version, group=group, status=status)
 
     def render() -> None:
+        if summary_only:
+            _render_overview(document)
+            return
         label = f"version {document['version']}" if document["version"] else "current"
         table = Table(
             "ref",
@@ -115,6 +122,36 @@ def show(
         console.print(_summary_line(document["summary"]), highlight=False)
 
     emit(document, as_json, render)
+
+
+def _render_overview(document: dict[str, Any]) -> None:
+    label = f"version {document['version']}" if document["version"] else "current"
+    table = Table(
+        "theme",
+        "controls",
+        "applicable",
+        "excluded",
+        "undecided",
+        "implemented",
+        title=f"{document['framework_name']} — Statement of Applicability ({label})",
+    )
+    tallies: dict[str, Counter[str]] = {}
+    for entry in document["entries"]:
+        tally = tallies.setdefault(entry["group"], Counter())
+        tally["controls"] += 1
+        decision = {True: "applicable", False: "excluded", None: "undecided"}[entry["applicable"]]
+        tally[decision] += 1
+        tally["implemented"] += entry["applicable"] is True and entry["status"] == "implemented"
+    for group, tally in tallies.items():
+        table.add_row(
+            document["groups"].get(group, group),
+            *(
+                str(tally[key])
+                for key in ("controls", "applicable", "excluded", "undecided", "implemented")
+            ),
+        )
+    console.print(table)
+    console.print(_summary_line(document["summary"]), highlight=False)
 
 
 @app.command("set")

@@ -166,7 +166,7 @@ class _Report:
         self.check(
             "4.3",
             "every exclusion has a reason",
-            unexplained == 0,
+            items > 0 and unexplained == 0,
             f"{unexplained} without a reason",
         )
         self.finding(
@@ -398,7 +398,7 @@ class _Report:
         self.check(
             "6.1.3",
             "residual risk above appetite is accepted by its owner",
-            above_appetite == 0,
+            total > 0 and above_appetite == 0,
             f"{above_appetite} unaccepted",
         )
         self.check(
@@ -410,13 +410,13 @@ class _Report:
         self.check(
             "8.3",
             "treatment plans on schedule",
-            treatment_overdue == 0,
+            total > 0 and treatment_overdue == 0,
             f"{treatment_overdue} overdue",
         )
         self.check(
             "8.3",
             "residual risk evaluated after treatment",
-            no_residual == 0,
+            total > 0 and no_residual == 0,
             f"{no_residual} without residual assessment",
         )
         return {"risks": total, "risk_acceptances_expired": expired}
@@ -439,18 +439,14 @@ class _Report:
                 select(RiskControl.framework, RiskControl.ref)
                 .where(RiskControl.org_id == org_id)
                 .distinct()
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         published = dict(
             session.execute(
                 select(SoaVersion.framework, func.max(SoaVersion.number))
                 .where(SoaVersion.org_id == org_id)
                 .group_by(SoaVersion.framework)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
 
         themes: list[dict[str, Any]] = []
@@ -542,7 +538,7 @@ class _Report:
                 self.check(
                     "6.1.3",
                     "every exclusion is justified",
-                    not unjustified,
+                    bool(decisions) and not unjustified,
                     f"{len(unjustified)} unjustified",
                 )
                 self.check(
@@ -554,7 +550,7 @@ class _Report:
                 self.check(
                     "8.3",
                     "controls in treatment plans implemented",
-                    not not_implemented,
+                    bool(planned) and not not_implemented,
                     f"{len(not_implemented)} not implemented",
                 )
         return themes
