@@ -63,6 +63,27 @@ class State:
     def transaction(self) -> Iterator[Session]:
         with self.database().transaction(actor="cli") as session:
             yield session
+        self.checkpoint_after_write()
+
+    def checkpoint_after_write(self) -> None:
+        """Every CLI write ends with a signed checkpoint of the audit log, when a key exists.
+
+        A failure here leaves the committed change and its event in place (the next write
+        or `annexa audit checkpoint` signs them), so it warns instead of failing.
+        """
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from annexa.audit.keys import load_signer
+        from annexa.audit.log import issue_checkpoint
+
+        db = self.database()
+        try:
+            signer = load_signer(db.sqlite_file)
+            if signer is not None:
+                with db.engine.begin() as connection:
+                    issue_checkpoint(connection, signer)
+        except (AnnexaError, SQLAlchemyError, OSError) as exc:
+            error_console.print(f"[yellow]warning:[/] no audit checkpoint signed: {exc}")
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -73,6 +94,11 @@ class State:
         from annexa.orgs import resolve_organisation
 
         return resolve_organisation(session, self.org)
+
+
+def actor_of(session: Session) -> str:
+    """Who is making the change in this unit of work (recorded on decisions and events)."""
+    return str(session.info.get("actor") or "cli")
 
 
 def state(ctx: typer.Context) -> State:

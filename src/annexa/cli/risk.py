@@ -9,7 +9,16 @@ import typer
 import yaml
 from rich.table import Table
 
-from annexa.cli.common import AnnexaGroup, JsonFlag, console, emit, new_app, print_json, state
+from annexa.cli.common import (
+    AnnexaGroup,
+    JsonFlag,
+    actor_of,
+    console,
+    emit,
+    new_app,
+    print_json,
+    state,
+)
 from annexa.errors import InvalidInput
 from annexa.risk import (
     accept,
@@ -47,10 +56,6 @@ Impact = Annotated[
     int | None, typer.Option("--impact", help="Impact on the matrix scale (1 = lowest).")
 ]
 RefArg = Annotated[str, typer.Argument(help="Risk ref, e.g. R-0001.")]
-
-
-def _actor(session: Any) -> str:
-    return str(session.info.get("actor") or "cli")
 
 
 def _styled_level(matrix: RiskMatrix, level: str | None, score: int | None) -> str:
@@ -317,7 +322,7 @@ def treat_(
             due_date=due,
             residual_likelihood=residual_likelihood,
             residual_impact=residual_impact,
-            actor=_actor(session),
+            actor=actor_of(session),
         )
         ref, option_chosen = risk.ref, risk.treatment
     _show_one(ctx, ref, f"[bold]{ref}[/] treated: {option_chosen}", as_json)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from annexa.cli.common import JsonFlag, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, actor_of, console, emit, new_app, state
 from annexa.errors import InvalidInput
 from annexa.soa import (
     DEFAULT_FRAMEWORK,
@@ -35,10 +35,6 @@ FrameworkOption = Annotated[
 
 APPLICABLE_MARKS = {True: "[green]yes[/]", False: "[dim]no[/]", None: "[yellow]undecided[/]"}
 RISKS_SHOWN = 3
-
-
-def _actor(session: Any) -> str:
-    return str(session.info.get("actor") or "cli")
 
 
 def _risks_cell(risks: list[str]) -> str:
@@ -204,7 +200,7 @@ def set_(
             status=status,
             owner=owner,
             notes=notes,
-            actor=_actor(session),
+            actor=actor_of(session),
         )
 
     def render() -> None:
@@ -235,7 +231,7 @@ def publish_(
             session,
             org.id,
             framework,
-            actor=_actor(session),
+            actor=actor_of(session),
             note=note,
             allow_undecided=allow_undecided,
         )
