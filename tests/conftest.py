@@ -123,3 +123,11 @@ def make_cli(url: str | None) -> CliCall:
         return runner.invoke(app, [*prefix, *args], input=input, catch_exceptions=False)
 
     return call
+
+
+@pytest.fixture(autouse=True)
+def _audit_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's audit signing key lives in its own folder, never in the working tree."""
+    monkeypatch.setenv("ANNEXA_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    monkeypatch.delenv("ANNEXA_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("ANNEXA_AUDIT_KEY_NAME", raising=False)

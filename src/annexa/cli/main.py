@@ -23,6 +23,8 @@ LAZY_GROUPS = {
     "ai": "annexa.cli.assets:ai_app",
     "risk": "annexa.cli.risk:app",
     "soa": "annexa.cli.soa:app",
+    "audit": "annexa.cli.audit:app",
+    "guard": "annexa.cli.guard:app",
 }
 
 
@@ -94,13 +96,23 @@ def init(
     current = state(ctx)
     db = current.database(must_be_ready=False)
     revision = db.upgrade()
+    from annexa.audit.keys import load_signer
+
+    signer = load_signer(db.sqlite_file, create=True)  # the audit log's checkpoint key
     created = None
     if org_name:
         from annexa.orgs import create_organisation
 
-        with db.transaction() as session:
+        with current.transaction() as session:
             created = create_organisation(session, org_name).slug
-    data = {"database": db.url.split("@")[-1], "revision": revision, "organisation": created}
+    else:
+        current.checkpoint_after_write()
+    data = {
+        "database": db.url.split("@")[-1],
+        "revision": revision,
+        "organisation": created,
+        "audit_public_key": signer.verifier.encode() if signer else None,
+    }
     emit(
         data,
         as_json,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, String, and_, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from annexa.audit import record_event
 from annexa.catalog import SOA_FRAMEWORKS, Framework, get_framework
 from annexa.errors import AnnexaError, Conflict, InvalidInput, NotFound
 from annexa.risk.matrix import RiskMatrix, matrix_of, parse_matrix
@@ -71,6 +72,7 @@ def set_matrix(session: Session, org: Organisation, data: Any) -> RiskMatrix:
             fix="re-assess those risks within the new scale first, or keep a larger matrix",
         )
     org.risk_matrix = matrix.model_dump(exclude_none=True)
+    before = _rating_snapshot(session, org.id)
     for band in matrix.levels:
         for score_col, level_col in (
             (Risk.inherent_score, "inherent_level"),
@@ -105,8 +107,47 @@ def set_matrix(session: Session, org: Organisation, data: Any) -> RiskMatrix:
         .execution_options(synchronize_session=False)
     )
     session.flush()
+    _record_rerating(session, org.id, before, _rating_snapshot(session, org.id))
     session.expire_all()
     return matrix
+
+
+_RATING_FIELDS = ("inherent_level", "residual_level", "status")
+
+
+def _rating_snapshot(session: Session, org_id: int) -> dict[int, tuple[Any, ...]]:
+    rows = session.execute(
+        select(Risk.id, Risk.ref, *(getattr(Risk, f) for f in _RATING_FIELDS)).where(
+            Risk.org_id == org_id
+        )
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def _record_rerating(
+    session: Session,
+    org_id: int,
+    before: dict[int, tuple[Any, ...]],
+    after: dict[int, tuple[Any, ...]],
+) -> None:
+    """The bulk re-rating above bypasses the ORM: record its changes in the audit log."""
+    for risk_id, (ref, *old) in sorted(before.items()):
+        new = after.get(risk_id, (ref, *old))[1:]
+        changes = {
+            name: (was, now)
+            for name, was, now in zip(_RATING_FIELDS, old, new, strict=True)
+            if was != now
+        }
+        if changes:
+            record_event(
+                session,
+                action="update",
+                object_type="risk",
+                object_id=risk_id,
+                ref=ref,
+                org_id=org_id,
+                changes=changes,
+            )
 
 
 # --- lookups -----------------------------------------------------------------------------

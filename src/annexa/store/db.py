@@ -74,6 +74,17 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from annexa.audit.log import install
+
+        install(self._sessions)  # every change committed through a session is an event
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite database file, when this is one (the audit key lives next to it)."""
+        if self.dialect != "sqlite":
+            return None
+        database = make_url(self.url).database
+        return None if database in (None, "", ":memory:") else database
 
     # -- migrations -------------------------------------------------------
     def _alembic_config(self):  # type: ignore[no-untyped-def]
@@ -137,10 +148,17 @@ class Database:
 
     # -- sessions ---------------------------------------------------------
     @contextmanager
-    def transaction(self, actor: str = "cli") -> Iterator[Session]:
-        """One unit of work: everything inside commits together or not at all."""
+    def transaction(self, actor: str = "cli", request_id: str | None = None) -> Iterator[Session]:
+        """One unit of work: everything inside commits together or not at all.
+
+        Every change it makes is appended to the audit log at commit, in the same database
+        transaction, under ``actor`` and ``request_id`` (a fresh one when not given).
+        """
+        from annexa.audit.log import new_request_id
+
         session = self._sessions()
         session.info["actor"] = actor
+        session.info["request_id"] = request_id or new_request_id()
         try:
             yield session
             session.commit()

@@ -12,13 +12,16 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -325,3 +328,62 @@ class CustomFramework(Base):
     source_format: Mapped[str] = mapped_column(String(32))
     document: Mapped[dict[str, Any]] = mapped_column(Json)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- Audit log (append-only; see docs/audit-log.md) -----------------------------------
+# No foreign keys: events outlive what they describe (an organisation's deletion cascades
+# to its records, never to their history). Database triggers refuse UPDATE and DELETE.
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: the rowid itself
+
+
+class AuditEvent(Base):
+    """One change, as the canonical bytes that are the Merkle tree's leaf."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    org_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    org_slug: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(200))
+    object_ref: Mapped[str | None] = mapped_column(String(300))
+    request_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditNode(Base):
+    """A perfect subtree root of the Merkle tree: leaves [index·2^level, (index+1)·2^level)."""
+
+    __tablename__ = "audit_node"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditHead(Base):
+    """The single row appenders lock: tree size and the frontier of perfect subtree roots."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditCheckpoint(Base):
+    """A signed tree head, as the C2SP signed note text that was issued."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    note: Mapped[str] = mapped_column(Text)
