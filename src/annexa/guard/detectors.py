@@ -1,0 +1,382 @@
+"""The built-in pattern detectors: a linear-time RE2 pattern, a validator, a classification.
+
+Patterns use RE2 syntax (no look-around, no back-references); boundaries a look-around
+would express are checked by the validator on the candidate's neighbours. A pattern may
+mark the sensitive part with a named group ``v``; the finding then covers only that part
+(for instance the password inside ``scheme://user:pass@host``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from annexa.guard import validators as v
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    entity_type: str
+    pattern: str
+    validator: v.Validator | None = None
+    score: float = 0.8  # used when there is no validator
+    classification: str = "personal"
+    context: tuple[str, ...] = ()
+    max_length: int = 64  # longest plausible match, for streaming hold-back
+    prefix_closed: bool = False  # a partial match is still a match (long entities)
+    case_insensitive: bool = False
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+CONTEXT_BOOST = 0.35
+
+_CARD_CTX = ("card", "credit", "debit", "visa", "mastercard", "amex", "cc", "pan", "payment")
+_PHONE_CTX = ("phone", "tel", "telephone", "mobile", "cell", "call", "fax", "whatsapp", "ring")
+_SECRET_CTX = ("secret", "token", "key", "password", "passwd", "api", "auth", "credential")
+
+
+def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Detector]:
+    d = Detector
+    return [
+        # ------------------------------------------------------------ contact and network
+        d(
+            "email",
+            "EMAIL_ADDRESS",
+            r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?"
+            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b",
+            v.email,
+            context=("email", "e-mail", "mail", "contact"),
+            max_length=254,
+        ),
+        d(
+            "phone",
+            "PHONE_NUMBER",
+            r"(?:\+|\b00)?(?:\d{1,4}[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?"
+            r"\d{1,5}(?:[ .\-]?\d{2,5}){1,5}\b",
+            v.make_phone_validator(phone_regions),
+            context=_PHONE_CTX,
+            max_length=32,
+        ),
+        d(
+            "url",
+            "URL",
+            r"\b(?:https?|ftp|wss?)://[^\s<>\"'`]{2,}|\bwww\.[A-Za-z0-9\-]{1,63}\.[^\s<>\"'`]{2,}",
+            v.url,
+            classification="internal",
+            context=("url", "link", "website"),
+            max_length=64,
+            prefix_closed=True,
+        ),
+        d(
+            "url_credentials",
+            "URL_CREDENTIALS",
+            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://(?P<v>[^\s:/@\"'<>]{1,128}:[^\s@/\"'<>]{1,256})@",
+            v.url_credentials,
+            classification="secret",
+            max_length=420,
+        ),
+        d(
+            "ipv4",
+            "IP_ADDRESS",
+            r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
+            v.ipv4,
+            classification="internal",
+            context=("ip", "address", "host", "server", "client"),
+            max_length=15,
+        ),
+        d(
+            "ipv6",
+            "IP_ADDRESS",
+            r"(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%[0-9a-z]{1,16})?",
+            v.ipv6,
+            classification="internal",
+            context=("ip", "ipv6", "address", "host"),
+            max_length=64,
+        ),
+        d(
+            "mac",
+            "MAC_ADDRESS",
+            r"(?i)\b[0-9a-f]{2}(?:[:\-][0-9a-f]{2}){5}\b|\b[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}\b",
+            v.mac,
+            classification="internal",
+            context=("mac", "ethernet", "wifi", "hardware", "device"),
+            max_length=17,
+        ),
+        # ------------------------------------------------------------ finance
+        d(
+            "credit_card",
+            "CREDIT_CARD",
+            r"\b\d(?:[ \-]?\d){11,18}\b",
+            v.credit_card,
+            classification="confidential",
+            context=_CARD_CTX,
+            max_length=23,
+        ),
+        d(
+            "iban",
+            "IBAN_CODE",
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+            v.iban,
+            classification="confidential",
+            context=("iban", "bank", "account", "transfer", "sepa"),
+            max_length=42,
+        ),
+        d(
+            "swift",
+            "SWIFT_CODE",
+            r"\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b",
+            v.swift,
+            classification="confidential",
+            context=("swift", "bic", "bank", "wire"),
+            max_length=11,
+        ),
+        d(
+            "btc",
+            "CRYPTO",
+            r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b|\b(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}\b",
+            v.btc_address,
+            classification="confidential",
+            context=("bitcoin", "btc", "wallet", "crypto"),
+            max_length=74,
+        ),
+        d(
+            "eth",
+            "CRYPTO",
+            r"\b0x[0-9a-fA-F]{40}\b",
+            v.eth_address,
+            classification="confidential",
+            context=("ethereum", "eth", "wallet", "crypto", "address"),
+            max_length=42,
+        ),
+        # ------------------------------------------------------------ government ids
+        d(
+            "us_ssn",
+            "US_SSN",
+            r"\b\d{3}[ \-]\d{2}[ \-]\d{4}\b|\b\d{9}\b",
+            v.us_ssn,
+            classification="restricted",
+            context=("ssn", "social security", "ss#", "ssn#", "social"),
+            max_length=11,
+        ),
+        d(
+            "uk_nino",
+            "UK_NINO",
+            r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
+            v.uk_nino,
+            classification="restricted",
+            context=("national insurance", "nino", "ni number", "nin"),
+            max_length=13,
+        ),
+        d(
+            "uk_nhs",
+            "UK_NHS",
+            r"\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b",
+            v.uk_nhs,
+            classification="restricted",
+            context=("nhs", "health", "patient", "hospital"),
+            max_length=12,
+        ),
+        d(
+            "de_tax_id",
+            "DE_TAX_ID",
+            r"\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b",
+            v.de_tax_id,
+            classification="restricted",
+            context=("steuer", "idnr", "steuer-id", "steueridentifikationsnummer", "tax id"),
+            max_length=14,
+        ),
+        d(
+            "fr_nir",
+            "FR_NIR",
+            r"\b[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[ABab]) ?\d{3} ?\d{3} ?\d{2}\b",
+            v.fr_nir_check,
+            classification="restricted",
+            context=("nir", "sécurité sociale", "securite sociale", "insee", "numéro de sécu"),
+            max_length=21,
+        ),
+        d(
+            "es_dni",
+            "ES_NIF",
+            r"\b\d{8}-?[A-Z]\b",
+            v.es_dni_check,
+            classification="restricted",
+            context=("dni", "nif", "documento"),
+            max_length=10,
+        ),
+        d(
+            "es_nie",
+            "ES_NIE",
+            r"\b[XYZ]-?\d{7}-?[A-Z]\b",
+            v.es_nie_check,
+            classification="restricted",
+            context=("nie", "extranjero"),
+            max_length=11,
+        ),
+        d(
+            "it_fiscal_code",
+            "IT_FISCAL_CODE",
+            r"(?i)\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b",
+            v.it_fiscal_code,
+            classification="restricted",
+            context=("codice fiscale", "cf", "fiscale"),
+            max_length=16,
+        ),
+        d(
+            "nl_bsn",
+            "NL_BSN",
+            r"\b\d{9}\b|\b\d{4}\.\d{2}\.\d{3}\b",
+            v.nl_bsn_check,
+            classification="restricted",
+            context=("bsn", "burgerservicenummer", "sofinummer"),
+            max_length=11,
+        ),
+        d(
+            "in_aadhaar",
+            "IN_AADHAAR",
+            r"\b[2-9]\d{3}[ \-]?\d{4}[ \-]?\d{4}\b",
+            v.in_aadhaar_check,
+            classification="restricted",
+            context=("aadhaar", "aadhar", "uidai", "uid"),
+            max_length=14,
+        ),
+        d(
+            "in_pan",
+            "IN_PAN",
+            r"\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b",
+            v.in_pan_check,
+            classification="restricted",
+            context=("pan", "income tax", "permanent account"),
+            max_length=10,
+        ),
+        # ------------------------------------------------------------ secrets
+        d(
+            "aws_access_key",
+            "AWS_ACCESS_KEY",
+            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z2-7]{16}\b",
+            v.token_body(2.5),
+            classification="secret",
+            max_length=20,
+        ),
+        d(
+            "aws_secret_key",
+            "AWS_SECRET_KEY",
+            r"(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key|aws_?secret)[\"']?\s{0,4}"
+            r"(?:[:=]|=>|:=)\s{0,4}[\"']?(?P<v>[A-Za-z0-9/+]{40})",
+            v.aws_secret,
+            classification="secret",
+            max_length=100,
+        ),
+        d(
+            "gcp_api_key",
+            "GCP_API_KEY",
+            r"\bAIza[0-9A-Za-z_\-]{35}",
+            v.token_body(3.0),
+            classification="secret",
+            max_length=39,
+        ),
+        d(
+            "private_key",
+            "PRIVATE_KEY",
+            r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=:,\-\s]|\\[nr])*"
+            r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
+            v.pem_private_key,
+            classification="secret",
+            max_length=64,
+            prefix_closed=True,
+        ),
+        d(
+            "azure_storage_key",
+            "AZURE_STORAGE_KEY",
+            r"(?i)(?:AccountKey|SharedAccessKey|PrimaryKey|SecondaryKey)\s{0,2}=\s{0,2}"
+            r"(?P<v>[A-Za-z0-9+/]{40,88}={0,2})",
+            v.token_body(3.0),
+            classification="secret",
+            max_length=110,
+        ),
+        d(
+            "azure_sas",
+            "AZURE_SAS_TOKEN",
+            r"[?&]sig=(?P<v>[A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})",
+            v.token_body(3.0),
+            classification="secret",
+            max_length=130,
+        ),
+        d(
+            "github_token",
+            "GITHUB_TOKEN",
+            r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
+            v.token_body(3.0),
+            classification="secret",
+            max_length=255,
+        ),
+        d(
+            "gitlab_token",
+            "GITLAB_TOKEN",
+            r"\b(?:glpat|gldt|glrt|glptt|glsoat)-[A-Za-z0-9_\-]{20,64}",
+            v.token_body(3.0),
+            classification="secret",
+            max_length=72,
+        ),
+        d(
+            "slack_token",
+            "SLACK_TOKEN",
+            r"\bxox[abposre]-[A-Za-z0-9\-]{10,250}|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,120}",
+            v.token_body(2.5),
+            classification="secret",
+            max_length=280,
+        ),
+        d(
+            "stripe_key",
+            "STRIPE_KEY",
+            r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}\b|\bwhsec_[A-Za-z0-9]{24,64}\b",
+            v.token_body(3.0),
+            classification="secret",
+            max_length=255,
+        ),
+        d(
+            "anthropic_key",
+            "ANTHROPIC_API_KEY",
+            r"\bsk-ant-(?:api|admin|oat|sid)\d{2}-[A-Za-z0-9_\-]{20,200}",
+            v.token_body(3.0),
+            score=0.99,
+            classification="secret",
+            max_length=220,
+        ),
+        d(
+            "openai_key",
+            "OPENAI_API_KEY",
+            r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,200}",
+            v.openai_key,
+            classification="secret",
+            max_length=220,
+        ),
+        d(
+            "jwt",
+            "JWT",
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]*\.?[A-Za-z0-9_\-]*",
+            v.jwt,
+            classification="secret",
+            max_length=24,
+            prefix_closed=True,
+        ),
+        d(
+            "password",
+            "PASSWORD",
+            r"(?i)\b(?:password|passwd|pwd|pass|db_pass|secret)[\"']?\s{0,3}(?:=|:|=>)\s{0,3}"
+            r"(?P<v>\"[^\"\n]{1,128}\"|'[^'\n]{1,128}'|[^\s;,'\"&<>]{1,128})",
+            v.password_value,
+            classification="secret",
+            context=("connection", "database", "server", "login", "user", "uid"),
+            max_length=160,
+        ),
+        d(
+            "high_entropy",
+            "HIGH_ENTROPY_SECRET",
+            r"[A-Za-z0-9+/_\-]{20,}={0,2}",
+            v.high_entropy,
+            classification="secret",
+            context=_SECRET_CTX,
+            max_length=64,
+            prefix_closed=True,
+        ),
+    ]

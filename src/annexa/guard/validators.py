@@ -1,0 +1,897 @@
+"""Checksums and plausibility checks that run only on pattern candidates.
+
+Every validator takes the whole text and the candidate span and returns ``None`` to reject
+the candidate, a score in ``[0, 1]`` to accept it, or ``(score, start, end)`` to accept a
+trimmed span. Validators never see text outside the candidate except to look at its
+immediate neighbours (boundaries), so they stay cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import math
+from collections import Counter
+from collections.abc import Callable
+
+import orjson
+import phonenumbers
+from stdnum import iban as std_iban
+from stdnum import luhn as std_luhn
+from stdnum.de import idnr as de_idnr
+from stdnum.es import dni as es_dni
+from stdnum.es import nie as es_nie
+from stdnum.fr import nir as fr_nir
+from stdnum.in_ import aadhaar as in_aadhaar
+from stdnum.in_ import pan as in_pan
+from stdnum.it import codicefiscale as it_cf
+from stdnum.nl import bsn as nl_bsn
+
+Verdict = float | tuple[float, int, int] | None
+Validator = Callable[[str, int, int], Verdict]
+
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_DIGITS = frozenset("0123456789")
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _before(text: str, start: int) -> str:
+    return text[start - 1] if start > 0 else ""
+
+
+def _after(text: str, end: int) -> str:
+    return text[end] if end < len(text) else ""
+
+
+def digits_of(value: str) -> str:
+    return "".join(ch for ch in value if ch in _DIGITS)
+
+
+def _separators(value: str) -> set[str]:
+    return {ch for ch in value if not ch.isalnum()}
+
+
+def _isolated_number(text: str, start: int, end: int) -> bool:
+    """True unless the candidate is glued to more digits, dots or dashes (ids, versions)."""
+    left, right = _before(text, start), _after(text, end)
+    if left in _DIGITS or right in _DIGITS:
+        return False
+    if left in ".-/" and _before(text, start - 1) in _DIGITS:
+        return False
+    return not (right in ".-/" and _after(text, end + 1) in _DIGITS)
+
+
+# ---------------------------------------------------------------- payment and banking
+
+
+_CARD_PREFIXES: tuple[tuple[int, int, tuple[int, ...]], ...] = (
+    # (low, high) on the first 6 digits, allowed lengths
+    (400000, 499999, (13, 16, 19)),  # Visa
+    (510000, 559999, (16,)),  # Mastercard
+    (222100, 272099, (16,)),  # Mastercard 2-series
+    (340000, 349999, (15,)),  # Amex
+    (370000, 379999, (15,)),  # Amex
+    (601100, 601199, (16, 17, 18, 19)),  # Discover
+    (644000, 659999, (16, 17, 18, 19)),  # Discover
+    (622126, 622925, (16, 17, 18, 19)),  # Discover / UnionPay co-brand
+    (620000, 629999, (16, 17, 18, 19)),  # UnionPay
+    (352800, 358999, (16, 17, 18, 19)),  # JCB
+    (300000, 305999, (14, 16, 17, 18, 19)),  # Diners Club
+    (360000, 369999, (14, 16, 17, 18, 19)),  # Diners Club
+    (380000, 399999, (16, 17, 18, 19)),  # Diners Club
+    (220000, 220499, (16, 17, 18, 19)),  # Mir
+    (500000, 509999, (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (560000, 589999, (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (639000, 639999, (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (670000, 679999, (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (606100, 608999, (16,)),  # RuPay
+    (650000, 659999, (16,)),  # RuPay
+)
+
+
+def card_brand_ok(number: str) -> bool:
+    head = int(number[:6])
+    return any(lo <= head <= hi and len(number) in lengths for lo, hi, lengths in _CARD_PREFIXES)
+
+
+def luhn_ok(number: str) -> bool:
+    return std_luhn.is_valid(number)
+
+
+def _card_check(text: str, start: int, end: int, value: str) -> float | None:
+    seps = _separators(value)
+    if len(seps) > 1 or not _isolated_number(text, start, end):
+        return None
+    number = digits_of(value)
+    if not 13 <= len(number) <= 19 or not card_brand_ok(number) or not luhn_ok(number):
+        return None
+    if len(set(number)) < 2:
+        return None
+    if seps:
+        groups = [len(g) for g in value.split(next(iter(seps)))]
+        if len(groups) < 3 or any(g < 4 for g in groups[:-1]):
+            return None
+    return 0.85
+
+
+def credit_card(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    verdict = _card_check(text, start, end, value)
+    if verdict is not None or " " not in value:
+        return verdict
+    # The pattern may have swallowed a neighbouring number across a space ("card 4111...1111
+    # 12:05:33" in a log, "2 4111 1111 ..." in a table): drop one group at either end.
+    groups = value.split(" ")
+    first, last = len(groups[0]) + 1, len(groups[-1]) + 1
+    for lo, hi in ((0, last), (first, 0), (first, last)):
+        if lo + hi >= len(value):
+            continue
+        sub = value[lo : len(value) - hi]
+        verdict = _card_check(text, start + lo, start + lo + len(sub), sub)
+        if verdict is not None:
+            return (verdict, start + lo, start + lo + len(sub))
+    return None
+
+
+def iban(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    compact = value.replace(" ", "")
+    if not std_iban.is_valid(compact):
+        # A spaced IBAN may have been followed by a word the pattern swallowed.
+        parts = value.split(" ")
+        while len(parts) > 2:
+            parts.pop()
+            candidate = " ".join(parts)
+            if std_iban.is_valid(candidate.replace(" ", "")):
+                return (0.9, start, start + len(candidate))
+        return None
+    return 0.9
+
+
+_ISO_COUNTRIES = frozenset(
+    [
+        "AD",
+        "AE",
+        "AF",
+        "AG",
+        "AI",
+        "AL",
+        "AM",
+        "AO",
+        "AQ",
+        "AR",
+        "AS",
+        "AT",
+        "AU",
+        "AW",
+        "AX",
+        "AZ",
+        "BA",
+        "BB",
+        "BD",
+        "BE",
+        "BF",
+        "BG",
+        "BH",
+        "BI",
+        "BJ",
+        "BL",
+        "BM",
+        "BN",
+        "BO",
+        "BQ",
+        "BR",
+        "BS",
+        "BT",
+        "BV",
+        "BW",
+        "BY",
+        "BZ",
+        "CA",
+        "CC",
+        "CD",
+        "CF",
+        "CG",
+        "CH",
+        "CI",
+        "CK",
+        "CL",
+        "CM",
+        "CN",
+        "CO",
+        "CR",
+        "CU",
+        "CV",
+        "CW",
+        "CX",
+        "CY",
+        "CZ",
+        "DE",
+        "DJ",
+        "DK",
+        "DM",
+        "DO",
+        "DZ",
+        "EC",
+        "EE",
+        "EG",
+        "EH",
+        "ER",
+        "ES",
+        "ET",
+        "FI",
+        "FJ",
+        "FK",
+        "FM",
+        "FO",
+        "FR",
+        "GA",
+        "GB",
+        "GD",
+        "GE",
+        "GF",
+        "GG",
+        "GH",
+        "GI",
+        "GL",
+        "GM",
+        "GN",
+        "GP",
+        "GQ",
+        "GR",
+        "GS",
+        "GT",
+        "GU",
+        "GW",
+        "GY",
+        "HK",
+        "HM",
+        "HN",
+        "HR",
+        "HT",
+        "HU",
+        "ID",
+        "IE",
+        "IL",
+        "IM",
+        "IN",
+        "IO",
+        "IQ",
+        "IR",
+        "IS",
+        "IT",
+        "JE",
+        "JM",
+        "JO",
+        "JP",
+        "KE",
+        "KG",
+        "KH",
+        "KI",
+        "KM",
+        "KN",
+        "KP",
+        "KR",
+        "KW",
+        "KY",
+        "KZ",
+        "LA",
+        "LB",
+        "LC",
+        "LI",
+        "LK",
+        "LR",
+        "LS",
+        "LT",
+        "LU",
+        "LV",
+        "LY",
+        "MA",
+        "MC",
+        "MD",
+        "ME",
+        "MF",
+        "MG",
+        "MH",
+        "MK",
+        "ML",
+        "MM",
+        "MN",
+        "MO",
+        "MP",
+        "MQ",
+        "MR",
+        "MS",
+        "MT",
+        "MU",
+        "MV",
+        "MW",
+        "MX",
+        "MY",
+        "MZ",
+        "NA",
+        "NC",
+        "NE",
+        "NF",
+        "NG",
+        "NI",
+        "NL",
+        "NO",
+        "NP",
+        "NR",
+        "NU",
+        "NZ",
+        "OM",
+        "PA",
+        "PE",
+        "PF",
+        "PG",
+        "PH",
+        "PK",
+        "PL",
+        "PM",
+        "PN",
+        "PR",
+        "PS",
+        "PT",
+        "PW",
+        "PY",
+        "QA",
+        "RE",
+        "RO",
+        "RS",
+        "RU",
+        "RW",
+        "SA",
+        "SB",
+        "SC",
+        "SD",
+        "SE",
+        "SG",
+        "SH",
+        "SI",
+        "SJ",
+        "SK",
+        "SL",
+        "SM",
+        "SN",
+        "SO",
+        "SR",
+        "SS",
+        "ST",
+        "SV",
+        "SX",
+        "SY",
+        "SZ",
+        "TC",
+        "TD",
+        "TF",
+        "TG",
+        "TH",
+        "TJ",
+        "TK",
+        "TL",
+        "TM",
+        "TN",
+        "TO",
+        "TR",
+        "TT",
+        "TV",
+        "TW",
+        "TZ",
+        "UA",
+        "UG",
+        "UM",
+        "US",
+        "UY",
+        "UZ",
+        "VA",
+        "VC",
+        "VE",
+        "VG",
+        "VI",
+        "VN",
+        "VU",
+        "WF",
+        "WS",
+        "YE",
+        "YT",
+        "ZA",
+        "ZM",
+        "ZW",
+        "XK",
+    ]
+)
+
+
+def swift(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    if value[4:6] not in _ISO_COUNTRIES or value[6:8] in ("00",):
+        return None
+    # All-letter 8/11 character words are common in upper-case prose and tables; a digit in
+    # the location or branch code is a strong signal, otherwise context must lift the score.
+    has_digit = any(ch in _DIGITS for ch in value[6:])
+    return 0.6 if has_digit else 0.35
+
+
+# ---------------------------------------------------------------- crypto wallets
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {ch: i for i, ch in enumerate(_B58)}
+
+
+def base58check_ok(value: str) -> bool:
+    num = 0
+    for ch in value:
+        idx = _B58_INDEX.get(ch)
+        if idx is None:
+            return False
+        num = num * 58 + idx
+    raw = num.to_bytes((num.bit_length() + 7) // 8, "big")
+    pad = len(value) - len(value.lstrip("1"))
+    raw = b"\x00" * pad + raw
+    if len(raw) < 5:
+        return False
+    body, check = raw[:-4], raw[-4:]
+    return hashlib.sha256(hashlib.sha256(body).digest()).digest()[:4] == check
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if ((top >> i) & 1) else 0
+    return chk
+
+
+def bech32_ok(value: str) -> bool:
+    value = value.lower()
+    pos = value.rfind("1")
+    if pos < 1 or pos + 7 > len(value):
+        return False
+    hrp, data = value[:pos], value[pos + 1 :]
+    try:
+        decoded = [_BECH32.index(ch) for ch in data]
+    except ValueError:
+        return False
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    return _bech32_polymod(expanded + decoded) in (1, 0x2BC830A3)  # bech32, bech32m
+
+
+def btc_address(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    if value[:3].lower() in ("bc1", "tb1"):
+        return 0.95 if bech32_ok(value) else None
+    return 0.95 if base58check_ok(value) else None
+
+
+def eth_address(text: str, start: int, end: int) -> Verdict:
+    body = text[start + 2 : end]
+    if len(set(body.lower())) < 6:
+        return None
+    return 0.8
+
+
+# ---------------------------------------------------------------- network
+
+
+def ipv4(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    left, right = _before(text, start), _after(text, end)
+    if left == "." or (right == "." and _after(text, end + 1) in _DIGITS):
+        return None
+    if left in ("v", "V") or right in _WORD:
+        return None
+    lead = text[max(0, start - 12) : start].lower()
+    if any(word in lead for word in ("version", "release", "build", "ver ", "firmware")):
+        return None
+    try:
+        addr = ipaddress.IPv4Address(value)
+    except ValueError:
+        return None
+    if any(len(part) > 1 and part.startswith("0") for part in value.split(".")):
+        return None
+    if str(addr) in ("0.0.0.0", "255.255.255.255"):  # noqa: S104 - not binding, just scoring
+        return 0.5
+    return 0.85
+
+
+def ipv6(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    left, right = _before(text, start), _after(text, end)
+    if left in _WORD or left == ":" or right in _WORD:
+        return None
+    if value.count(":") < 2:
+        return None
+    try:
+        ipaddress.IPv6Address(value.split("%")[0])
+    except ValueError:
+        return None
+    # "::" alone, or things such as "a::b" inside C++ code, need real hex groups
+    groups = [g for g in value.split(":") if g]
+    if len(groups) < 2 and "::" in value and len(value) < 5:
+        return None
+    return 0.85
+
+
+def mac(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    seps = _separators(value)
+    if len(seps) != 1:
+        return None
+    if len(set(value.lower()) - seps) < 3:
+        return None
+    if seps == {":"} and all(ch in _DIGITS or ch == ":" for ch in value):
+        return 0.45  # could be a time-like sequence; context decides
+    return 0.8
+
+
+def url(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    trimmed = value.rstrip(".,;:!?)]}'\"*>")
+    if value.count("(") > value.count(")") and trimmed != value and value.endswith(")"):
+        trimmed = trimmed + ")"
+    host = trimmed.split("//", 1)[-1]
+    if (len(trimmed) < 10 or "." not in host) and not host.startswith("localhost"):
+        return None
+    return (0.6, start, start + len(trimmed))
+
+
+def url_credentials(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    user, _, password = value.partition(":")
+    if not password or not user:
+        return None
+    if password.startswith("//"):
+        return None
+    return 0.95
+
+
+def email(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    local, _, domain = value.rpartition("@")
+    if ".." in value or local.endswith(".") or local.startswith("."):
+        return None
+    if _before(text, start) in ("@",) or _after(text, end) == "@":
+        return None
+    head = text[max(0, start - 300) : start].split()
+    if head and "://" in head[-1] and "/" not in head[-1].split("://", 1)[1]:
+        return None  # user-info of a URL (scheme://user:pass@host), not a mailbox
+    tld = domain.rsplit(".", 1)[-1]
+    if not tld.isalpha() or tld.lower() in ("png", "jpg", "jpeg", "gif", "svg", "webp"):
+        return None
+    return 0.95
+
+
+# ---------------------------------------------------------------- phone numbers
+
+_DATE_SHAPES = ("####-##-##", "##-##-####", "##.##.####", "####.##.##", "##/##/####")
+
+
+def _shape(value: str) -> str:
+    return "".join("#" if ch in _DIGITS else ch for ch in value)
+
+
+_PHONE_CACHE_MAX = 16384
+
+
+def make_phone_validator(regions: tuple[str, ...]) -> Validator:
+    # phonenumbers costs ~100 us a number; its verdict depends on the value alone, so it is
+    # cached per distinct string (numbers recur in documents, logs and conversations).
+    cache: dict[str, float | None] = {}
+
+    def parse_verdict(value: str) -> float | None:
+        if value in cache:
+            return cache[value]
+        if len(cache) >= _PHONE_CACHE_MAX:
+            cache.clear()
+        verdict = _phone_verdict(value, regions)
+        cache[value] = verdict
+        return verdict
+
+    def check(text: str, start: int, end: int, value: str) -> float | None:
+        if _shape(value) in _DATE_SHAPES or (
+            _after(text, end) in "-/.:" and _after(text, end + 1).isdigit()
+        ):
+            return None
+        digits = len(value) - len(value.translate(_DROP_DIGITS))
+        if not 7 <= digits <= 15:
+            return None
+        return parse_verdict(value)
+
+    def phone(text: str, start: int, end: int) -> Verdict:
+        left = _before(text, start)
+        if (left in _WORD or left in "+-./" or _after(text, end) in _WORD) and left != "+":
+            return None
+        value = text[start:end]
+        verdict = check(text, start, end, value)
+        if verdict is not None:
+            return verdict
+        # Back off over trailing space-separated groups: a number followed by a count or by
+        # the next log line's time ("+44 20 7946 0018 14:02:11") is still a phone number.
+        cut = value.rfind(" ")
+        while cut > 0:
+            value = value[:cut].rstrip(" ")
+            if value.endswith(("-", ".", "(")):
+                break
+            verdict = check(text, start, start + len(value), value)
+            if verdict is not None:
+                return (verdict, start, start + len(value))
+            cut = value.rfind(" ")
+        return None
+
+    return phone
+
+
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
+    if value.startswith("+") or value.startswith("00"):
+        try:
+            parsed = phonenumbers.parse(
+                "+" + value.lstrip("+")[2 if value.startswith("00") else 0 :], None
+            )
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(parsed):
+            return 0.75
+        # A possible length under a real country code, written with "+": a phone number
+        # outside the current numbering plan (or an overseas range); context decides.
+        return 0.4 if phonenumbers.is_possible_number(parsed) else None
+    groups = value.replace("(", " ").replace(")", " ").replace("-", " ").replace(".", " ").split()
+    if len(groups) > 1 and len(groups[-1]) < 3:
+        return None  # 4-4-2 references and the like are not national phone formats
+    seps = _separators(value) - {"+", "(", ")"}
+    for region in regions:
+        try:
+            parsed = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            if "(" in value or len(seps - {"("}) >= 1:
+                return 0.55
+            return 0.3
+    return None
+
+
+# ---------------------------------------------------------------- national ids
+
+
+def us_ssn(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    seps = _separators(value)
+    if len(seps) > 1 or not _isolated_number(text, start, end):
+        return None
+    if seps and (value[3] != value[6]):
+        return None
+    digits = digits_of(value)
+    area, group, serial = int(digits[:3]), int(digits[3:5]), int(digits[5:])
+    if area == 0 or area == 666 or area >= 900 or group == 0 or serial == 0:
+        return None
+    if digits in ("078051120", "219099999", "123456789") or len(set(digits)) == 1:
+        return None
+    return 0.6 if seps else 0.25
+
+
+_NINO_BAD_PREFIX = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+
+
+def uk_nino(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end].replace(" ", "").upper()
+    if value[:2] in _NINO_BAD_PREFIX or value[0] in "DFIQUV" or value[1] in "DFIOQUV":
+        return None
+    return 0.7
+
+
+def uk_nhs(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    if len(_separators(value)) > 1 or not _isolated_number(text, start, end):
+        return None
+    digits = digits_of(value)
+    if len(digits) != 10 or len(set(digits)) == 1:
+        return None
+    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10 or check != int(digits[9]):
+        return None
+    return 0.4
+
+
+def _stdnum(module, score: float, numeric: bool = True) -> Validator:  # type: ignore[no-untyped-def]
+    def validate(text: str, start: int, end: int) -> Verdict:
+        if numeric and not _isolated_number(text, start, end):
+            return None
+        value = text[start:end]
+        if numeric and len(set(digits_of(value))) <= 2:
+            return None
+        try:
+            return score if module.is_valid(value) else None
+        except Exception:  # stdnum raises on odd input; a failed check is a rejection
+            return None
+
+    return validate
+
+
+de_tax_id = _stdnum(de_idnr, 0.4)
+fr_nir_check = _stdnum(fr_nir, 0.75)
+es_dni_check = _stdnum(es_dni, 0.7, numeric=False)
+es_nie_check = _stdnum(es_nie, 0.75, numeric=False)
+it_fiscal_code = _stdnum(it_cf, 0.9, numeric=False)
+nl_bsn_check = _stdnum(nl_bsn, 0.3)
+in_pan_check = _stdnum(in_pan, 0.7, numeric=False)
+
+
+def _in_grouped_run(text: str, start: int, end: int) -> bool:
+    """True when a space or dash and a further four-digit group continue the number."""
+    after = text[end : end + 6]
+    if len(after) >= 5 and after[0] in " -" and after[1:5].isdigit():
+        return len(after) == 5 or not after[5].isdigit()
+    before = text[max(0, start - 6) : start]
+    if len(before) >= 5 and before[-1] in " -" and before[-5:-1].isdigit():
+        return len(before) == 5 or not before[0].isdigit()
+    return False
+
+
+def in_aadhaar_check(text: str, start: int, end: int) -> Verdict:
+    """Verhoeff checksum (python-stdnum); a tenth of random 12-digit numbers pass it, so
+    a context word ("Aadhaar", "UIDAI", "UID") must lift the score over the threshold."""
+    if not _isolated_number(text, start, end) or _in_grouped_run(text, start, end):
+        return None
+    value = text[start:end]
+    try:
+        if not in_aadhaar.is_valid(value):
+            return None
+    except Exception:
+        return None
+    return 0.45 if " " in value or "-" in value else 0.3
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def shannon_entropy(value: str) -> float:
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _looks_random(value: str, min_classes: int = 2) -> bool:
+    classes = sum(
+        (
+            any(ch.isupper() for ch in value),
+            any(ch.islower() for ch in value),
+            any(ch.isdigit() for ch in value),
+        )
+    )
+    return classes >= min_classes
+
+
+def token_body(min_entropy: float = 3.0) -> Validator:
+    """Vendor-prefixed tokens: accept when the random part does not look like a placeholder."""
+
+    def validate(text: str, start: int, end: int) -> Verdict:
+        value = text[start:end]
+        if _after(text, end) in _WORD:
+            return None
+        tail = value[-20:]
+        if shannon_entropy(tail) < min_entropy * 0.8 or "xxxx" in value.lower():
+            return None
+        return 0.95
+
+    return validate
+
+
+def openai_key(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    if _after(text, end) in _WORD or _before(text, start) in _WORD:
+        return None
+    if value.startswith("sk-ant-"):
+        return None  # Anthropic's format; its own detector reports it
+    body = value[3:]
+    if not _looks_random(body, 3) or shannon_entropy(body) < 3.5:
+        return None
+    return 0.95
+
+
+def aws_secret(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    if _after(text, end) in _B64 or _after(text, end) == "=":
+        return None
+    if not _looks_random(value, 3) or shannon_entropy(value) < 4.0:
+        return None
+    return 0.9
+
+
+def jwt(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    header = value.split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
+        data = orjson.loads(decoded)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or not ("alg" in data or "typ" in data):
+        return None
+    return 0.95
+
+
+def pem_private_key(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    trimmed = value.rstrip(" \t\r\n\\nr")
+    # keep a literal "\n" escape inside JSON strings from being eaten partially
+    while trimmed.endswith("\\"):
+        trimmed = trimmed[:-1]
+    return (0.99, start, start + len(trimmed))
+
+
+_PLACEHOLDER_WORDS = frozenset(
+    {
+        "password",
+        "changeme",
+        "secret",
+        "xxxxxx",
+        "******",
+        "<password>",
+        "none",
+        "null",
+        "true",
+        "false",
+        "required",
+        "optional",
+        "example",
+        "your_password",
+        "yourpassword",
+        "hunter2",
+    }
+)
+
+
+def password_value(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end].strip("'\"")
+    if len(value) < 6 or value.lower() in _PLACEHOLDER_WORDS or value.startswith(("$", "{", "%")):
+        return None
+    if value.isalpha() and value.islower():
+        return 0.35  # a word after "password:" in prose; context may lift it
+    return 0.8
+
+
+def high_entropy(text: str, start: int, end: int) -> Verdict:
+    value = text[start:end]
+    n = len(value)
+    if n > 512 or _before(text, start) in _WORD or _after(text, end) in _WORD:
+        return None
+    if all(ch in "0123456789abcdefABCDEF-" for ch in value):
+        return None  # hex digests, UUIDs: common in code and logs
+    if not _looks_random(value, 3):
+        return None
+    digits = sum(ch.isdigit() for ch in value)
+    if digits < 2:
+        return None
+    # camelCase or snake_case identifiers: long alphabetic runs
+    runs = 0
+    longest = 0
+    for ch in value:
+        if ch.islower():
+            runs += 1
+            longest = max(longest, runs)
+        else:
+            runs = 0
+    if longest >= 7:
+        return None
+    if value.count("/") >= 2 and not value.endswith("=") and shannon_entropy(value) < 4.6:
+        return None  # paths such as a/b/c: require clearly random segments
+    threshold = 0.82 * math.log2(min(n, 64))
+    if shannon_entropy(value) < threshold:
+        return None
+    return 0.6

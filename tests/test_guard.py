@@ -1,0 +1,250 @@
+"""Guard detectors: valid values found, bad checksums and near-misses not."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from annexa.guard import Guard, ScanError, parse_policy
+from annexa.guard.findings import Finding
+
+
+@pytest.fixture(scope="module")
+def guard() -> Guard:
+    return Guard()
+
+
+def types(guard: Guard, text: str) -> list[tuple[str, str]]:
+    result = guard.scan(text)
+    assert result.status == "ok"
+    return [(f.entity_type, f.text) for f in result]
+
+
+FOUND = [
+    ("write to jane.doe+ai@example.co.uk today", "EMAIL_ADDRESS", "jane.doe+ai@example.co.uk"),
+    ("call +44 20 7946 0958 now", "PHONE_NUMBER", "+44 20 7946 0958"),
+    ("phone: (415) 555-2671", "PHONE_NUMBER", "(415) 555-2671"),
+    ("see https://example.com/a?b=1.", "URL", "https://example.com/a?b=1"),
+    ("host 192.168.10.1 is down", "IP_ADDRESS", "192.168.10.1"),
+    ("v6 2001:db8:85a3::8a2e:370:7334 up", "IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334"),
+    ("mac 00:1A:2B:3C:4D:5E seen", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E"),
+    ("card 4539 1488 0343 6467 exp", "CREDIT_CARD", "4539 1488 0343 6467"),
+    ("mc 2221000000000009 ok", "CREDIT_CARD", "2221000000000009"),
+    ("amex 3782-822463-10005 ok", "CREDIT_CARD", "3782-822463-10005"),
+    ("visa19 4000000000000000006 ok", "CREDIT_CARD", "4000000000000000006"),
+    ("IBAN GB82 WEST 1234 5698 7654 32 please", "IBAN_CODE", "GB82 WEST 1234 5698 7654 32"),
+    ("iban DE89370400440532013000", "IBAN_CODE", "DE89370400440532013000"),
+    ("SWIFT/BIC: DEUTDEFF500", "SWIFT_CODE", "DEUTDEFF500"),
+    ("btc 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "CRYPTO", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+    (
+        "to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        "CRYPTO",
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+    ),
+    (
+        "eth 0x52908400098527886E0F7030069857D2E4169EE7",
+        "CRYPTO",
+        "0x52908400098527886E0F7030069857D2E4169EE7",
+    ),
+    ("SSN 536-22-1234 on file", "US_SSN", "536-22-1234"),
+    ("ssn: 536221234", "US_SSN", "536221234"),
+    ("NI number AB 12 34 56 C", "UK_NINO", "AB 12 34 56 C"),
+    ("NHS number 943 476 5919", "UK_NHS", "943 476 5919"),
+    ("Steuer-ID 86095742719", "DE_TAX_ID", "86095742719"),
+    ("NIR 2 95 10 99 126 111 93", "FR_NIR", "2 95 10 99 126 111 93"),
+    ("DNI 54362315K", "ES_NIF", "54362315K"),
+    ("NIE X2482300W", "ES_NIE", "X2482300W"),
+    ("codice fiscale RCCMNL83S18D969H", "IT_FISCAL_CODE", "RCCMNL83S18D969H"),
+    ("BSN 111222333", "NL_BSN", "111222333"),
+    ("aadhaar 2341 2341 2346", "IN_AADHAAR", "2341 2341 2346"),
+    ("PAN ACUPA7085R", "IN_PAN", "ACUPA7085R"),
+    ("key AKIAZ3MHK4QW7RTPLX2N here", "AWS_ACCESS_KEY", "AKIAZ3MHK4QW7RTPLX2N"),
+    (
+        "aws_secret_access_key = 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",
+        "AWS_SECRET_KEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Lk2Pa9Q",
+    ),
+    (
+        "k=AIzaSyD4x9Q2bLmN7pRt5VwXy8Zc1Ae3Gh6Jk0M",
+        "GCP_API_KEY",
+        "AIzaSyD4x9Q2bLmN7pRt5VwXy8Zc1Ae3Gh6Jk0M",
+    ),
+    (
+        "t ghp_aBcD1234eFgH5678iJkL9012mNoP3456qRsT.",
+        "GITHUB_TOKEN",
+        "ghp_aBcD1234eFgH5678iJkL9012mNoP3456qRsT",
+    ),
+    ("glpat-x7Kq2mPz9Rt4Wv8Ya1Bc ok", "GITLAB_TOKEN", "glpat-x7Kq2mPz9Rt4Wv8Ya1Bc"),
+    (
+        "slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "SLACK_TOKEN",
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    ),
+    ("sk_live_4eC39HqLyjWDarjtT1zdp7dc ok", "STRIPE_KEY", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    (
+        "OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+        "OPENAI_API_KEY",
+        "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+    ),
+    (
+        "sk-ant-api03-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb3dEf6hIj9kLm2n",
+        "ANTHROPIC_API_KEY",
+        "sk-ant-api03-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb3dEf6hIj9kLm2n",
+    ),
+    (
+        "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlX3g",
+        "JWT",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlX3g",
+    ),
+    ("db postgres://admin:s3cr3tPw@db.local/x", "URL_CREDENTIALS", "admin:s3cr3tPw"),
+    ("Server=db;User Id=sa;Password=Pa55w0rd!x;", "PASSWORD", "Pa55w0rd!x"),
+    (
+        "AccountName=acme;AccountKey=" + "Zm9vYmFy" * 11 + "==;",
+        "AZURE_STORAGE_KEY",
+        "Zm9vYmFy" * 11 + "==",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "value"), FOUND, ids=[f[1] + ":" + f[2][:12] for f in FOUND]
+)
+def test_detector_finds_valid_values(guard: Guard, text: str, entity: str, value: str) -> None:
+    assert (entity, value) in types(guard, text)
+
+
+NOT_FOUND = [
+    ("card 4539 1488 0343 6468 exp", "CREDIT_CARD"),  # Luhn fails
+    ("card 9539148803436467 exp", "CREDIT_CARD"),  # no such brand
+    ("iban GB83 WEST 1234 5698 7654 32", "IBAN_CODE"),  # mod-97 fails
+    ("SSN 666-22-1234", "US_SSN"),
+    ("SSN 900-22-1234", "US_SSN"),
+    ("SSN 000-22-1234", "US_SSN"),
+    ("SSN 536-00-1234", "US_SSN"),
+    ("SSN 536-22-0000", "US_SSN"),
+    ("SSN 536-22 1234", "US_SSN"),  # mixed separators
+    ("NI number BG 12 34 56 C", "UK_NINO"),
+    ("NHS number 943 476 5918", "UK_NHS"),
+    ("Steuer-ID 86095742718", "DE_TAX_ID"),
+    ("DNI 54362315X", "ES_NIF"),
+    ("codice fiscale RCCMNL83S18D969X", "IT_FISCAL_CODE"),
+    ("BSN 111222334", "NL_BSN"),
+    ("aadhaar 2341 2341 2347", "IN_AADHAAR"),
+    ("btc 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", "CRYPTO"),
+    ("release 1.2.3.4 shipped", "IP_ADDRESS"),
+    ("value 999.1.1.1 bad", "IP_ADDRESS"),
+    ("id 123e4567-e89b-12d3-a456-426614174000", "HIGH_ENTROPY_SECRET"),
+    ("sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "HIGH_ENTROPY_SECRET"),
+    ("getUserAccountInformationByIdentifier2", "HIGH_ENTROPY_SECRET"),
+    ("ordered at 2024-03-15 10:22:31 order 48213", "PHONE_NUMBER"),
+    ("ticket 482910376 was closed", "US_SSN"),
+    ("JWT eyJub3Rqc29uIGF0IGFsbA.eyJzdWIiOiIxIn0.c2ln", "JWT"),
+    ("Password: see the wiki", "PASSWORD"),
+    ("version 2.14.3 and 10.0.19045", "IP_ADDRESS"),
+]
+
+
+@pytest.mark.parametrize(("text", "entity"), NOT_FOUND, ids=[n[0][:30] for n in NOT_FOUND])
+def test_near_misses_are_rejected(guard: Guard, text: str, entity: str) -> None:
+    assert entity not in [t for t, _ in types(guard, text)]
+
+
+def test_offsets_are_str_offsets_with_non_ascii(guard: Guard) -> None:
+    text = "Grüße 😀 von José: josé.garcía@example.com? nein, jose@example.com"
+    (f,) = [f for f in guard.scan(text) if f.entity_type == "EMAIL_ADDRESS"][-1:]
+    assert text[f.start : f.end] == f.text == "jose@example.com"
+
+
+def test_context_boosts_low_scores(guard: Guard) -> None:
+    assert "US_SSN" not in [t for t, _ in types(guard, "ref 536221234 logged")]
+    assert ("US_SSN", "536221234") in types(guard, "her SSN is 536221234")
+
+
+def test_policy_terms_patterns_allow_deny_thresholds() -> None:
+    policy = parse_policy(
+        {
+            "terms": [{"value": "Project Nightingale", "entity_type": "CODE_NAME"}],
+            "patterns": [{"name": "matter", "entity_type": "MATTER", "regex": r"\bM-\d{6}\b"}],
+            "allow": ["support@example.com"],
+            "deny": ["Globex"],
+            "thresholds": {"IP_ADDRESS": 0.9},
+            "disabled": ["URL"],
+        }
+    )
+    g = Guard(policy)
+    found = types(
+        g,
+        "project nightingale for GLOBEX, matter M-123456, mail support@example.com or "
+        "a@b.io, at 10.1.2.3, https://x.example.com",
+    )
+    assert ("CODE_NAME", "project nightingale") in found
+    assert ("DENY_LIST", "GLOBEX") in found
+    assert ("MATTER", "M-123456") in found
+    assert ("EMAIL_ADDRESS", "a@b.io") in found
+    assert all(t not in ("URL", "IP_ADDRESS") for t, _ in found)
+    assert "support@example.com" not in [v for _, v in found]
+    assert types(g, "nightingales sing") == []  # word boundaries
+
+
+def test_overlaps_resolve_to_one_finding(guard: Guard) -> None:
+    found = guard.scan("ghp_aBcD1234eFgH5678iJkL9012mNoP3456qRsT")
+    assert [f.entity_type for f in found] == ["GITHUB_TOKEN"]
+
+
+def test_fail_closed_when_a_detector_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = Guard()
+    det = next(d for d in g._compiled.detectors if d.name == "email")
+
+    def boom(text: str, start: int, end: int) -> float:
+        raise RuntimeError("broken validator")
+
+    index = g._compiled.detectors.index(det)
+    g._compiled.detectors[index] = type(det)(**{**det.__dict__, "validator": boom})
+    result = g.scan("mail jane@example.com")
+    assert result.status == "error" and not result.clean
+    assert "email" in result.errors[0]
+    with pytest.raises(ScanError):
+        result.raise_for_status()
+    with pytest.raises(ScanError):
+        g.redact("mail jane@example.com")
+
+
+def test_fail_closed_when_matching_core_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = Guard()
+
+    class Broken:
+        def Match(self, data: bytes) -> list[int]:
+            raise MemoryError("DFA out of memory")
+
+    g._compiled.set = Broken()
+    result = g.scan("nothing here")
+    assert result.status == "error"
+    with pytest.raises(ScanError):
+        g.redact("nothing here")
+
+
+def test_adversarial_inputs_are_linear_time(guard: Guard) -> None:
+    nasty = [
+        "a" * 200_000,
+        "1" * 200_000,
+        "1 " * 100_000,
+        "a@" * 100_000,
+        "-----BEGIN PRIVATE KEY-----" + "A" * 200_000,
+        "http://" + "a:" * 100_000,
+        "eyJ" + "a" * 100_000 + ".eyJ" + "b" * 100_000,
+        ":" * 200_000,
+        "0x" + "f" * 200_000,
+        "".join(chr(0x300 + i % 50) for i in range(200_000)),
+    ]
+    for text in nasty:
+        t0 = time.perf_counter()
+        result = guard.scan(text)
+        elapsed = time.perf_counter() - t0
+        assert result.status == "ok"
+        assert elapsed < 2.0, (text[:20], elapsed)
+
+
+def test_finding_is_serialisable(guard: Guard) -> None:
+    (f,) = guard.scan("a@b.io")
+    assert isinstance(f, Finding) and f.to_dict()["entity_type"] == "EMAIL_ADDRESS"
