@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,6 @@ from annexa.cli.common import (
     console,
     emit,
     new_app,
-    print_json,
     state,
 )
 from annexa.errors import InvalidInput
@@ -34,6 +34,7 @@ from annexa.risk import (
     update_risk,
 )
 from annexa.risk.matrix import RiskMatrix
+from annexa.risk.register_json import register_json
 from annexa.risk.service import DEFAULT_FRAMEWORK, current_level
 
 app = new_app(
@@ -215,21 +216,22 @@ def list_(
 ) -> None:
     """List the risk register."""
     current = state(ctx)
+    filters = {
+        "level": level,
+        "owner": owner,
+        "status": status,
+        "treatment": treatment,
+        "overdue": True if overdue else None,
+    }
     with current.reading() as session:
         org = current.organisation(session)
+        if as_json:
+            # Built by the database: the same document as list_risks, several times faster.
+            document = register_json(session, org, **filters)
+            sys.stdout.write(document + "\n")
+            return
         matrix = get_matrix(org)
-        risks = list_risks(
-            session,
-            org,
-            level=level,
-            owner=owner,
-            status=status,
-            treatment=treatment,
-            overdue=True if overdue else None,
-        )
-    if as_json:
-        print_json({"risks": risks})
-        return
+        risks = list_risks(session, org, **filters)
     table = Table("ref", "title", "owner", "inherent", "residual", "treatment", "status", "review")
     table.columns[0].no_wrap = True
     for risk in risks:

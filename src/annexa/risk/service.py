@@ -826,6 +826,32 @@ def list_risks(
 ) -> list[dict[str, Any]]:
     """The register as dicts, filtered; ``level`` is the current (residual, else inherent)."""
     today = today or dt.date.today()
+    conditions, wanted_status = risk_filters(
+        org,
+        level=level,
+        owner=owner,
+        status=status,
+        treatment=treatment,
+        overdue=overdue,
+        today=today,
+    )
+    risks = _collect(session, org.id, conditions, today)
+    if wanted_status == "expired":
+        risks = [r for r in risks if r["acceptance"] and r["acceptance"]["expired"]]
+    return risks
+
+
+def risk_filters(
+    org: Organisation,
+    *,
+    level: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    treatment: str | None = None,
+    overdue: bool | None = None,
+    today: dt.date,
+) -> tuple[list[Any], str | None]:
+    """SQL conditions for the list filters, and the status asked for (``expired`` included)."""
     conditions: list[Any] = []
     if level is not None:
         name = get_matrix(org).level_name(level, "--level")
@@ -846,10 +872,7 @@ def list_risks(
         conditions.append(Risk.review_date < today)
     elif overdue is False:
         conditions.append(or_(Risk.review_date.is_(None), Risk.review_date >= today))
-    risks = _collect(session, org.id, conditions, today)
-    if wanted_status == "expired":
-        risks = [r for r in risks if r["acceptance"] and r["acceptance"]["expired"]]
-    return risks
+    return conditions, wanted_status
 
 
 def current_level(risk: dict[str, Any]) -> str | None:
