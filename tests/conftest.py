@@ -131,3 +131,5 @@ def _audit_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANNEXA_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
     monkeypatch.delenv("ANNEXA_AUDIT_KEY", raising=False)
     monkeypatch.delenv("ANNEXA_AUDIT_KEY_NAME", raising=False)
+    # A known actor, so tests can check who the audit log and SoA say made a change.
+    monkeypatch.setenv("ANNEXA_ACTOR", "cli:tester")

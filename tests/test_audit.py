@@ -250,7 +250,7 @@ def test_every_change_is_an_event_in_its_transaction(cli: CliCall, db: Database)
     ]
     update = events[1]
     assert update["changes"] == {"criticality": {"before": "high", "after": "low"}}
-    assert update["org"] == "test-org" and update["actor"] == "cli"
+    assert update["org"] == "test-org" and update["actor"] == "cli:tester"
     assert update["time"].endswith("Z") and len(update["request_id"]) == 32
     assert len({e["request_id"] for e in events}) == 4  # one per transaction
     assert events[3]["changes"]["name"] == {"before": "Paris office", "after": None}

@@ -163,7 +163,7 @@ def test_exclusion_with_justification_is_recorded(cli) -> None:
     entry = json.loads(result.stdout)
     assert entry["applicable"] is False
     assert entry["status"] == "not_applicable"
-    assert entry["decided_by"] == "cli"
+    assert entry["decided_by"] == "cli:tester"
     assert entry["decided_at"]
     shown = _entry(_show(cli), "A.7.1")
     assert shown["justification"] == "Fully remote company; no offices"

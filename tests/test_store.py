@@ -86,3 +86,14 @@ def test_head_revision_agrees_with_alembic(db: Database) -> None:
     script = ScriptDirectory.from_config(db._alembic_config())
     assert script.get_heads() == [head_revision()]
     assert db.current_revision() == head_revision()
+
+
+def test_cli_actor_names_the_person(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    from annexa.cli.common import cli_actor
+
+    monkeypatch.delenv("ANNEXA_ACTOR", raising=False)
+    assert cli_actor() == f"cli:{getpass.getuser()}"
+    monkeypatch.setenv("ANNEXA_ACTOR", "alice@firm.example")
+    assert cli_actor() == "alice@firm.example"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,7 +63,7 @@ class State:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self.database().transaction(actor="cli") as session:
+        with self.database().transaction(actor=cli_actor()) as session:
             yield session
         self.checkpoint_after_write()
 
@@ -94,6 +96,18 @@ class State:
         from annexa.orgs import resolve_organisation
 
         return resolve_organisation(session, self.org)
+
+
+def cli_actor() -> str:
+    """Who runs the command: ``ANNEXA_ACTOR`` when set (e.g. by a wrapper that knows the
+    person), else ``cli:<login name>``. Recorded on decisions and in the audit log."""
+    explicit = os.environ.get("ANNEXA_ACTOR", "").strip()
+    if explicit:
+        return explicit[:200]
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (some containers)
+        return "cli"
 
 
 def actor_of(session: Session) -> str:
