@@ -218,6 +218,7 @@ def test_fail_closed_when_matching_core_errors(monkeypatch: pytest.MonkeyPatch) 
             raise MemoryError("DFA out of memory")
 
     g._compiled.set = Broken()
+    g._compiled.hs = None  # the re2.Set gate (the Hyperscan one: tests/test_guard_gate.py)
     result = g.scan("nothing here")
     assert result.status == "error"
     with pytest.raises(ScanError):

@@ -1,10 +1,17 @@
-"""The scanning engine: one RE2 set pass, then validators on candidates only.
+"""The scanning engine: one gate pass, then RE2 spans, then validators on candidates only.
 
-The text is encoded once to UTF-8. An ``re2.Set`` over every detector tells, in a single
-linear-time pass, which detectors match anywhere; clean text (the common case) costs that
-one pass. Only the detectors that matched are then run to locate their candidates, and
-only candidates reach the (Python) validators. RE2 guarantees linear time: no input can
+The text is encoded once to UTF-8. A gate tells, in a single linear-time pass, which
+detectors match anywhere; clean text (the common case) costs that one pass. The gate is a
+Hyperscan block-mode database (``HS_FLAG_SINGLEMATCH``: one report per detector, no
+start-of-match) when the ``hyperscan`` package is importable, else an ``re2.Set``. Only the
+detectors that matched are then run through RE2 to locate their candidates, and only
+candidates reach the (Python) validators. Both engines guarantee linear time: no input can
 make a pattern backtrack.
+
+The Hyperscan gate may over-report (a detector RE2 then finds nothing for) but must never
+under-report: patterns are translated so that each Hyperscan language is a superset of the
+RE2 one (see :func:`_hs_pattern`), texts Hyperscan cannot take (lone surrogates, which are
+not valid UTF-8) go through the ``re2.Set``, and a Hyperscan error means "not scanned".
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ from dataclasses import dataclass, replace
 
 import ahocorasick
 import re2
+
+try:  # optional fast gate; the re2.Set gate is used without it
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the environment
+    hyperscan = None
 
 from annexa.guard import operators
 from annexa.guard.detectors import CONTEXT_BOOST, Detector, builtin_detectors
@@ -52,13 +64,171 @@ def _options() -> re2.Options:
     return options
 
 
+_HS_RELAX_ABOVE = 24  # {m,n} with n above this becomes {m,} in the gate (a superset)
+_HS_REPEAT = re.compile(r"\{(\d+),(\d+)\}")
+_HS_SPACE = "\\t\\n\\f\\r\\x20"  # RE2's \s; Hyperscan's also has \v (0x0B)
+
+
+def _hs_pattern(pattern: str) -> str | None:
+    r"""The pattern for the Hyperscan gate: its language a superset of RE2's, or ``None``.
+
+    * ``(?P<name>`` groups become plain groups (the gate reports no spans);
+    * ``\s`` becomes RE2's ``[\t\n\f\r ]``: Hyperscan's ``\s`` adds ``\v``, which made
+      ``[^\s]`` narrower than RE2's and could hide a match;
+    * a bounded repeat ``{m,n}`` with a large ``n`` becomes ``{m,}`` (UTF-8 bounded repeats
+      of wide classes are "too large" for Hyperscan; dropping an upper bound only widens
+      the language, so the gate may over-report, never miss).
+
+    Non-ASCII patterns (case folding outside ASCII differs between engines) and anything
+    this small scanner does not understand return ``None``: such a pattern stays on RE2.
+    """
+    if not pattern.isascii():
+        return None
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    class_start = -1
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            if i + 1 >= n:
+                return None
+            esc = pattern[i + 1]
+            if esc == "s":
+                out.append(_HS_SPACE if in_class else "[" + _HS_SPACE + "]")
+            elif esc in "SpPCQE" or (esc.isdigit() and esc != "0"):
+                return None  # \S, Unicode classes, \C, quoting, back-references: keep on RE2
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "]" and i > class_start:
+                in_class = False
+            elif ch == "[" and pattern.startswith("[:", i):
+                end = pattern.find(":]", i + 2)
+                if end < 0:
+                    return None
+                out.append(pattern[i : end + 2])
+                i = end + 2
+                continue
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "[":
+            in_class = True
+            class_start = i + 1
+            if pattern.startswith("^", class_start):
+                out.append("[^")
+                i += 2
+                class_start += 1
+            else:
+                out.append("[")
+                i += 1
+            continue  # a "]" right after "[" or "[^" is a literal (class_start)
+        if ch == "(" and pattern.startswith("(?P<", i):
+            end = pattern.find(">", i)
+            if end < 0:
+                return None
+            out.append("(")
+            i = end + 1
+            continue
+        if ch == "{":
+            repeat = _HS_REPEAT.match(pattern, i)
+            if repeat:
+                low, high = int(repeat.group(1)), int(repeat.group(2))
+                out.append(
+                    f"{{{low},}}" if high > _HS_RELAX_ABOVE and high > low else repeat.group()
+                )
+                i = repeat.end()
+                continue
+        out.append(ch)
+        i += 1
+    return None if in_class else "".join(out)
+
+
+class _HyperscanGate:
+    """Which detectors match anywhere, for valid UTF-8 text, in one Hyperscan block scan.
+
+    Detectors whose pattern Hyperscan cannot take (see :func:`_hs_pattern`, or a compile
+    error) are checked by a small residual ``re2.Set``. Scratch space is per thread.
+    """
+
+    def __init__(self, patterns: list[str]):
+        assert hyperscan is not None
+        flags = (
+            hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_ALLOWEMPTY
+        )
+        translated = [_hs_pattern(p) for p in patterns]
+        ids = [i for i, t in enumerate(translated) if t is not None]
+        self.db = self._compile(translated, ids, flags)
+        if self.db is None:  # find the patterns that do not compile on their own
+            ids = [i for i in ids if self._compile(translated, [i], flags) is not None]
+            self.db = self._compile(translated, ids, flags) if ids else None
+        in_db = set(ids)
+        self.residual_ids = [i for i in range(len(patterns)) if i not in in_db]
+        self.residual = None
+        self.residual_regexes = []
+        if self.residual_ids:
+            options = _options()
+            self.residual = re2.Set.SearchSet(options)
+            for i in self.residual_ids:
+                self.residual.Add(patterns[i].encode())
+                self.residual_regexes.append(re2.compile(patterns[i].encode(), options))
+            self.residual.Compile()
+        self._scratch = hyperscan.Scratch(self.db) if self.db is not None else None
+        self._local = threading.local()
+
+    @staticmethod
+    def _compile(translated: list[str | None], ids: list[int], flags: int):  # type: ignore[no-untyped-def]
+        try:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[translated[i].encode() for i in ids],  # type: ignore[union-attr]
+                ids=ids,
+                elements=len(ids),
+                flags=[flags] * len(ids),
+            )
+        except Exception:
+            return None
+        return db
+
+    def match(self, data: bytes) -> list[int]:
+        """Indices of the detectors that may match; raises on any Hyperscan error."""
+        hits: list[int] = []
+        if self.db is not None:
+            scratch = getattr(self._local, "scratch", None)
+            if scratch is None:
+                scratch = self._local.scratch = self._scratch.clone()  # type: ignore[union-attr]
+            append = hits.append
+            try:
+                self.db.scan(
+                    data,
+                    match_event_handler=lambda id_, start, end, flags, ctx: append(id_),
+                    scratch=scratch,
+                )
+            except Exception as exc:  # fail closed: never "no match" on an engine error
+                raise RuntimeError(f"hyperscan scan failed: {exc}") from exc
+        if self.residual is not None:
+            found = self.residual.Match(data)
+            if found is None:
+                if len(data) <= _SET_TRUSTED_BYTES:
+                    found = []
+                else:
+                    found = [k for k, rx in enumerate(self.residual_regexes) if rx.search(data)]
+            hits.extend(self.residual_ids[k] for k in found)
+        return hits
+
+
 class _Compiled:
-    def __init__(self, detectors: list[Detector]):
+    def __init__(self, detectors: list[Detector], *, use_hyperscan: bool = True):
         self.detectors = detectors
         self.regexes = []
         self.value_group: list[int | None] = []
         self.generic = [det.name in _GENERIC for det in detectors]
         options = _options()
+        # The re2.Set gate: the fallback without Hyperscan or for text that is not valid
+        # UTF-8 (lone surrogates, passed through with "surrogatepass").
         self.set = re2.Set.SearchSet(options)
         for det in detectors:
             pattern = det.pattern.encode()
@@ -69,6 +239,28 @@ class _Compiled:
         self.set.Compile()
         # The C++ matcher behind each pattern: one call per match, no wrapper objects.
         self.matchers = [regex._regexp for regex in self.regexes]
+        self.hs: _HyperscanGate | None = None
+        if use_hyperscan and hyperscan is not None:
+            try:
+                self.hs = _hyperscan_gate(tuple(det.pattern for det in detectors))
+            except Exception:  # pragma: no cover - a broken install: keep the re2.Set gate
+                self.hs = None
+
+
+_GATES: dict[tuple[str, ...], _HyperscanGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _hyperscan_gate(patterns: tuple[str, ...]) -> _HyperscanGate:
+    """One compiled database per pattern list (compiling takes ~0.5 s; guards share it:
+    the database is read-only and each thread has its own scratch)."""
+    with _GATES_LOCK:
+        gate = _GATES.get(patterns)
+        if gate is None:
+            if len(_GATES) >= 16:
+                _GATES.pop(next(iter(_GATES)))
+            gate = _GATES[patterns] = _HyperscanGate(list(patterns))
+        return gate
 
 
 class _Terms:
@@ -131,6 +323,20 @@ def _char_mapper(data: bytes) -> Callable[[int], int]:
     return to_char
 
 
+_WARM_TEXT = (
+    "Hi, jane.doe@example.com, call +44 20 7946 0958 or (415) 555-2671 at 2024-03-15 "
+    "10:22:31. Card 4539 1488 0343 6467, IBAN GB82 WEST 1234 5698 7654 32, SWIFT DEUTDEFF500, "
+    "SSN 536-22-1234, NHS 943 476 5919, NI AB 12 34 56 C, aadhaar 2341 2341 2346, "
+    "ip 192.168.10.1 and 2001:db8:85a3::8a2e:370:7334, mac 00:1A:2B:3C:4D:5E, "
+    "https://example.com/a?b=1 postgres://admin:s3cr3tPw@db.local/x Password=Pa55w0rd!x "
+    "btc 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa eth 0x52908400098527886E0F7030069857D2E4169EE7 "
+    "AKIAZ3MHK4QW7RTPLX2N ghp_aBcD1234eFgH5678iJkL9012mNoP3456qRsT "
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlX3g "
+    "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z x7Kq2mPz9Rt4Wv8Ya1Bc3dE4f "
+    "Grüße 😀 José, version 2.14.3, order 48213, id 123e4567-e89b-12d3-a456-426614174000."
+)
+
+
 class Guard:
     """Finds sensitive data. Thread-safe after construction; build once, reuse.
 
@@ -145,6 +351,7 @@ class Guard:
         phone_regions: tuple[str, ...] = ("US", "GB"),
         ner: object | None = None,
         key: bytes | None = None,
+        warm: bool = True,
     ):
         self.policy = policy or Policy()
         self.key = key
@@ -183,6 +390,10 @@ class Guard:
             [det.max_length for det in detectors] + [self._terms.max_length, 1]
         )
         self.hold_back = self.max_entity_length + CONTEXT_AFTER + 2
+        if warm:
+            # RE2 builds each pattern's DFA lazily, and the first validator calls import
+            # and index their data: pay that here rather than on the first prompt.
+            self._scan(_WARM_TEXT)
 
     @property
     def detectors(self) -> list[Detector]:
@@ -204,14 +415,14 @@ class Guard:
         """(detector index, start, end, raw end) in str offsets, detector by detector."""
         if not isinstance(text, str):
             raise TypeError(f"Guard.scan expects str, got {type(text).__name__}")
-        data = text.encode("utf-8", "surrogatepass")
         compiled = self._compiled
-        hits = compiled.set.Match(data)
-        if hits is None:
-            # The binding answers None both for "no match" and for "the DFA gave up" (out of
-            # memory). A DFA cannot run out on short input; on long input, confirm pattern
-            # by pattern (RE2 falls back to its NFA there), so a failure never reads as clean.
-            hits = [] if len(data) <= _SET_TRUSTED_BYTES else self._confirm(data)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not UTF-8, so not for Hyperscan
+            data = text.encode("utf-8", "surrogatepass")
+            hits = self._set_match(data)
+        else:
+            hits = compiled.hs.match(data) if compiled.hs is not None else self._set_match(data)
         raw: list[tuple[int, int, int, int]] = []
         append = raw.append
         size = len(data)
@@ -239,6 +450,15 @@ class Guard:
             to_char = _char_mapper(data)
             raw = [(i, to_char(s), to_char(e), to_char(r)) for i, s, e, r in raw]
         return raw
+
+    def _set_match(self, data: bytes) -> list[int]:
+        hits = self._compiled.set.Match(data)
+        if hits is None:
+            # The binding answers None both for "no match" and for "the DFA gave up" (out of
+            # memory). A DFA cannot run out on short input; on long input, confirm pattern
+            # by pattern (RE2 falls back to its NFA there), so a failure never reads as clean.
+            hits = [] if len(data) <= _SET_TRUSTED_BYTES else self._confirm(data)
+        return hits
 
     def _confirm(self, data: bytes) -> list[int]:
         return [i for i, regex in enumerate(self._compiled.regexes) if regex.search(data)]

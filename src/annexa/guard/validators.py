@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import ipaddress
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -509,8 +510,9 @@ def ipv6(text: str, start: int, end: int) -> Verdict:
     left, right = _before(text, start), _after(text, end)
     if left in _WORD or left == ":" or right in _WORD:
         return None
-    if value.count(":") < 2:
-        return None
+    colons = value.count(":")
+    if colons < 2 or (colons < 6 and "::" not in value):
+        return None  # times ("10:22:31"), C++ scopes: without "::" an address has 6+ colons
     try:
         ipaddress.IPv6Address(value.split("%")[0])
     except ValueError:
@@ -598,20 +600,25 @@ def make_phone_validator(regions: tuple[str, ...]) -> Validator:
         return verdict
 
     def check(text: str, start: int, end: int, value: str) -> float | None:
-        if _shape(value) in _DATE_SHAPES or (
-            _after(text, end) in "-/.:" and _after(text, end + 1).isdigit()
-        ):
-            return None
         digits = len(value) - len(value.translate(_DROP_DIGITS))
         if not 7 <= digits <= 15:
             return None
+        if (_after(text, end) in "-/.:" and _after(text, end + 1).isdigit()) or (
+            len(value) == 10 and _shape(value) in _DATE_SHAPES
+        ):
+            return None  # a date, or glued to a time / version / range ("10:22:31")
         return parse_verdict(value)
 
     def phone(text: str, start: int, end: int) -> Verdict:
-        left = _before(text, start)
-        if (left in _WORD or left in "+-./" or _after(text, end) in _WORD) and left != "+":
-            return None
         value = text[start:end]
+        # The pattern takes any run of three or more digits; fewer than seven digits can
+        # never pass (backing off below only shortens the value), so leave at once.
+        if len(value) - len(value.translate(_DROP_DIGITS)) < 7:
+            return None
+        left = _before(text, start)  # "" at the start of the text (and "" is in every str)
+        glued_left = left != "+" and left != "" and (left in _WORD or left in "+-./")
+        if glued_left or (_after(text, end) in _WORD and left != "+"):
+            return None
         verdict = check(text, start, end, value)
         if verdict is not None:
             return verdict
@@ -766,7 +773,18 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+_HEX_DROP = str.maketrans("", "", "0123456789abcdefABCDEF-")
+_LOWER_RUN = re.compile(r"[a-z]{7}")
+
+
 def _looks_random(value: str, min_classes: int = 2) -> bool:
+    if value.isascii():  # the same test without a Python loop over the characters
+        classes = (
+            (value.lower() != value)
+            + (value.upper() != value)
+            + (value.translate(_DROP_DIGITS) != value)
+        )
+        return classes >= min_classes
     classes = sum(
         (
             any(ch.isupper() for ch in value),
@@ -871,24 +889,24 @@ def high_entropy(text: str, start: int, end: int) -> Verdict:
     n = len(value)
     if n > 512 or _before(text, start) in _WORD or _after(text, end) in _WORD:
         return None
-    if all(ch in "0123456789abcdefABCDEF-" for ch in value):
+    if not value.translate(_HEX_DROP):
         return None  # hex digests, UUIDs: common in code and logs
     if not _looks_random(value, 3):
         return None
-    digits = sum(ch.isdigit() for ch in value)
-    if digits < 2:
-        return None
-    # camelCase or snake_case identifiers: long alphabetic runs
-    runs = 0
-    longest = 0
-    for ch in value:
-        if ch.islower():
-            runs += 1
+    if value.isascii():  # the pattern is ASCII; the loops below are the general case
+        if len(value) - len(value.translate(_DROP_DIGITS)) < 2:
+            return None
+        if _LOWER_RUN.search(value):
+            return None  # camelCase or snake_case identifiers: long lower-case runs
+    else:
+        if sum(ch.isdigit() for ch in value) < 2:
+            return None
+        runs = longest = 0
+        for ch in value:
+            runs = runs + 1 if ch.islower() else 0
             longest = max(longest, runs)
-        else:
-            runs = 0
-    if longest >= 7:
-        return None
+        if longest >= 7:
+            return None
     if value.count("/") >= 2 and not value.endswith("=") and shannon_entropy(value) < 4.6:
         return None  # paths such as a/b/c: require clearly random segments
     threshold = 0.82 * math.log2(min(n, 64))
