@@ -51,3 +51,18 @@ class Conflict(AnnexaError):
 class StoreUnavailable(AnnexaError):
     code = "store_unavailable"
     http_status = 503
+
+
+class Unauthenticated(AnnexaError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class Forbidden(AnnexaError):
+    code = "forbidden"
+    http_status = 403
+
+
+class AccountLocked(AnnexaError):
+    code = "locked"
+    http_status = 429

@@ -54,6 +54,9 @@ REFS: dict[type, Any] = {
     m.SoaEntry: lambda o: f"{o.framework}:{o.ref}",
     m.SoaVersion: lambda o: f"{o.framework}:v{o.number}",
     m.CustomFramework: lambda o: o.framework_id,
+    m.User: lambda o: o.email,
+    m.Membership: lambda o: f"user:{o.user_id}",
+    m.ApiToken: lambda o: o.prefix,
 }
 
 

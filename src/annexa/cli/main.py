@@ -25,6 +25,8 @@ LAZY_GROUPS = {
     "soa": "annexa.cli.soa:app",
     "audit": "annexa.cli.audit:app",
     "guard": "annexa.cli.guard:app",
+    "user": "annexa.cli.accounts:user_app",
+    "token": "annexa.cli.accounts:token_app",
 }
 
 
@@ -143,6 +145,18 @@ def demo_command(
     from annexa.cli.demo import demo
 
     demo(ctx, reset, as_json)
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+) -> None:
+    """Serve the REST API (and, later, the web UI) over the same services as the CLI."""
+    from annexa.cli.serve import serve
+
+    serve(ctx, host, port)
 
 
 def run() -> None:

@@ -1,0 +1,107 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "field"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from annexa.errors import AnnexaError
+
+log = logging.getLogger("annexa.api")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+}
+# Parts of a validation error's location that name where, not what.
+_LOCATION_WORDS = {"body", "query", "path", "header", "cookie"}
+
+
+def api_field(field: str | None) -> str | None:
+    """The CLI's ``--residual-likelihood`` is the API's ``residual_likelihood``."""
+    if not field:
+        return None
+    if field.startswith("--"):
+        return field[2:].replace("-", "_")
+    return field
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _headers(request: Request) -> dict[str, str]:
+    request_id = getattr(request.state, "request_id", None)
+    return {"X-Request-ID": request_id} if request_id else {}
+
+
+async def annexa_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AnnexaError)
+    message = exc.message + (f" — fix: {exc.fix}" if exc.fix else "")
+    headers = _headers(request)
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(
+        error_body(exc.code, message, api_field(exc.field)),
+        status_code=exc.http_status,
+        headers=headers,
+    )
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in _LOCATION_WORDS]
+    field = ".".join(location) or None
+    message = str(first.get("msg", "invalid request"))
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return JSONResponse(
+        error_body("invalid_input", message, field), status_code=422, headers=_headers(request)
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    headers = {**(exc.headers or {}), **_headers(request)}
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Anything unexpected: logged here with its traceback, never sent to the client."""
+    request_id = getattr(request.state, "request_id", None)
+    log.error(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    return JSONResponse(
+        error_body("internal", f"internal error; quote request id {request_id} when reporting"),
+        status_code=500,
+        headers=_headers(request),
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AnnexaError, annexa_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, internal_error)
