@@ -97,9 +97,15 @@ def _org_slug(session: Session, org_id: int | None) -> str | Any | None:
         return None
     cache = session.info.setdefault("audit_org_slugs", {})
     if org_id not in cache:
+        # Remember misses too: a batch of a thousand rows of one organisation would
+        # otherwise look it up a thousand times; the append resolves markers in bulk.
+        unresolved = session.info.setdefault("audit_org_unresolved", set())
+        if org_id in unresolved:
+            return _UNRESOLVED
         key = inspect(m.Organisation).identity_key_from_primary_key([org_id])
         org = session.identity_map.get(key)
         if org is None or "slug" not in inspect(org).dict:
+            unresolved.add(org_id)
             return _UNRESOLVED
         cache[org_id] = org.slug
     return cache[org_id]
@@ -296,6 +302,7 @@ def _forget(session: Session, *_args: Any) -> None:
     session.info.pop("audit_cascades", None)
     session.info.pop("audit_befores", None)
     session.info.pop("audit_org_slugs", None)
+    session.info.pop("audit_org_unresolved", None)
 
 
 def _transaction_started(session: Session, transaction: Any) -> None:
