@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from annexa.assets.service import require_asset_names
-from annexa.errors import Conflict, NotFound
+from annexa.errors import NotFound
 from annexa.store.models import AISystem, Organisation
+from annexa.store.named import NamedKind
 from annexa.suppliers import get_supplier
 from annexa.validation import choice, optional_text, require_text, tag_list
 
@@ -97,33 +98,27 @@ def _query(org: Organisation):  # type: ignore[no-untyped-def]
     )
 
 
+AI_SYSTEM = NamedKind(
+    AISystem,
+    "AI system",
+    "an AI system",
+    list_fix="see `annexa ai list`, or add it with `annexa ai add NAME --purpose TEXT`",
+    update_command="annexa ai update",
+)
+
+
 def find_ai_system(session: Session, org: Organisation, name: str) -> AISystem | None:
-    return session.scalar(_query(org).where(AISystem.name == name.strip()))
+    return AI_SYSTEM.find(session, org.id, name, _query(org))
 
 
 def get_ai_system(
     session: Session, org: Organisation, name: str, *, field: str = "name"
 ) -> AISystem:
-    system = find_ai_system(session, org, name or "")
-    if system is None:
-        raise NotFound(
-            f"no AI system called {name!r}",
-            field=field,
-            fix="see `annexa ai list`, or add it with `annexa ai add NAME --purpose TEXT`",
-        )
-    return system
+    return AI_SYSTEM.require(find_ai_system(session, org, name or ""), name, field)
 
 
 def _ensure_name_free(session: Session, org: Organisation, name: str, field: str) -> None:
-    clash = session.scalar(
-        select(AISystem.id).where(AISystem.org_id == org.id, AISystem.name == name)
-    )
-    if clash is not None:
-        raise Conflict(
-            f"an AI system called {name!r} already exists",
-            field=field,
-            fix="choose another name, or change it with `annexa ai update`",
-        )
+    AI_SYSTEM.ensure_free(session, org.id, name, field)
 
 
 def add_ai_system(

@@ -23,6 +23,7 @@ from annexa.store.models import (
     RiskAsset,
     Supplier,
 )
+from annexa.store.named import NamedKind
 from annexa.suppliers import get_supplier
 from annexa.validation import choice, optional_text, require_text
 
@@ -47,29 +48,26 @@ def asset_to_dict(asset: Asset) -> dict[str, Any]:
     }
 
 
+ASSET = NamedKind(
+    Asset,
+    "asset",
+    "an asset",
+    list_fix="see `annexa asset list`, or add it with `annexa asset add NAME`",
+    update_command="annexa asset update",
+)
+
+
 def find_asset(session: Session, org: Organisation, name: str) -> Asset | None:
-    return session.scalar(select(Asset).where(Asset.org_id == org.id, Asset.name == name.strip()))
+    return ASSET.find(session, org.id, name)
 
 
 def get_asset(session: Session, org: Organisation, name: str, *, field: str = "name") -> Asset:
     """The asset called ``name``; ``field`` names the input in the error when missing."""
-    asset = find_asset(session, org, name or "")
-    if asset is None:
-        raise NotFound(
-            f"no asset called {name!r}",
-            field=field,
-            fix="see `annexa asset list`, or add it with `annexa asset add NAME`",
-        )
-    return asset
+    return ASSET.require(find_asset(session, org, name or ""), name, field)
 
 
 def _ensure_name_free(session: Session, org: Organisation, name: str, field: str) -> None:
-    if find_asset(session, org, name) is not None:
-        raise Conflict(
-            f"an asset called {name!r} already exists",
-            field=field,
-            fix="choose another name, or change it with `annexa asset update`",
-        )
+    ASSET.ensure_free(session, org.id, name, field)
 
 
 def add_asset(

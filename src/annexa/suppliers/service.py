@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annexa.errors import Conflict, NotFound
 from annexa.store.models import Organisation, Supplier
+from annexa.store.named import NamedKind
 from annexa.validation import choice, optional_text, require_text
 
 CRITICALITY = ("low", "medium", "high", "critical")
@@ -31,33 +31,28 @@ def supplier_to_dict(supplier: Supplier) -> dict[str, Any]:
     }
 
 
+SUPPLIER = NamedKind(
+    Supplier,
+    "supplier",
+    "a supplier",
+    list_fix="see `annexa supplier list`, or add it with `annexa supplier add NAME`",
+    update_command="annexa supplier update",
+)
+
+
 def find_supplier(session: Session, org: Organisation, name: str) -> Supplier | None:
-    return session.scalar(
-        select(Supplier).where(Supplier.org_id == org.id, Supplier.name == name.strip())
-    )
+    return SUPPLIER.find(session, org.id, name)
 
 
 def get_supplier(
     session: Session, org: Organisation, name: str, *, field: str = "name"
 ) -> Supplier:
     """The supplier called ``name``; ``field`` names the input in the error when missing."""
-    supplier = find_supplier(session, org, name or "")
-    if supplier is None:
-        raise NotFound(
-            f"no supplier called {name!r}",
-            field=field,
-            fix="see `annexa supplier list`, or add it with `annexa supplier add NAME`",
-        )
-    return supplier
+    return SUPPLIER.require(find_supplier(session, org, name or ""), name, field)
 
 
 def _ensure_name_free(session: Session, org: Organisation, name: str, field: str) -> None:
-    if find_supplier(session, org, name) is not None:
-        raise Conflict(
-            f"a supplier called {name!r} already exists",
-            field=field,
-            fix="choose another name, or change it with `annexa supplier update`",
-        )
+    SUPPLIER.ensure_free(session, org.id, name, field)
 
 
 def add_supplier(
