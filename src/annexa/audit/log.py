@@ -117,6 +117,18 @@ _UNRESOLVED = object()
 _COLUMN_KEYS: dict[Any, list[tuple[str, bool]]] = {}
 
 
+_LINKS: dict[Any, list[Any]] = {}
+
+
+def _link_relationships(mapper: Any) -> list[Any]:
+    """A mapper's many-to-many relationships, worked out once."""
+    found = _LINKS.get(mapper)
+    if found is None:
+        found = [rel for rel in mapper.relationships if rel.secondary is not None]
+        _LINKS[mapper] = found
+    return found
+
+
 def _column_keys(mapper: Any) -> list[tuple[str, bool]]:
     """(attribute key, sensitive?) of a mapper's audited columns, worked out once."""
     found = _COLUMN_KEYS.get(mapper)
@@ -169,9 +181,7 @@ def _describe(session: Session, obj: Any, action: str) -> dict[str, Any] | None:
     # Many-to-many links (risk ↔ assets, AI system ↔ assets) live in association rows the
     # ORM writes itself: record them as a list field of the owning record.
     if action != "delete":
-        for rel in mapper.relationships:
-            if rel.secondary is None:
-                continue
+        for rel in _link_relationships(mapper):
             hist = state.attrs[rel.key].history
             if not hist.added and not hist.deleted:
                 continue
