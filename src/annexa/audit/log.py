@@ -27,6 +27,7 @@ from annexa.audit import merkle
 from annexa.audit.canonical import canonical_bytes, digest_of, jsonable
 from annexa.audit.keys import Checkpoint, Signer, Verifier, parse_checkpoint, sign_checkpoint
 from annexa.store import models as m
+from annexa.store.models import utcnow
 
 EVENT_VERSION = 1
 PENDING = "audit_pending"
@@ -58,10 +59,6 @@ REFS: dict[type, Any] = {
     m.Membership: lambda o: f"user:{o.user_id}",
     m.ApiToken: lambda o: o.prefix,
 }
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def new_request_id() -> str:

@@ -15,10 +15,10 @@ from itertools import chain
 from typing import Any
 
 import orjson
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from annexa.risk.service import list_risks, risk_filters
+from annexa.risk.service import date_as_text, list_risks, risk_filters
 from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
 
 
@@ -69,8 +69,8 @@ def register_json(
             _object(
                 {
                     "approver": RiskAcceptance.approver,
-                    "accepted_on": _day(RiskAcceptance.accepted_on),
-                    "expires_on": _day(RiskAcceptance.expires_on),
+                    "accepted_on": date_as_text(RiskAcceptance.accepted_on, "sqlite"),
+                    "expires_on": date_as_text(RiskAcceptance.expires_on, "sqlite"),
                     "expired": _boolean(RiskAcceptance.expires_on < today),
                     "rationale": RiskAcceptance.rationale,
                 }
@@ -124,8 +124,8 @@ def register_json(
             "treatment_plan": Risk.treatment_plan,
             "controls": controls,
             "status": Risk.status,
-            "due_date": _day(Risk.due_date),
-            "review_date": _day(Risk.review_date),
+            "due_date": date_as_text(Risk.due_date, "sqlite"),
+            "review_date": date_as_text(Risk.review_date, "sqlite"),
             "review_overdue": _boolean(
                 and_(Risk.review_date.is_not(None), Risk.review_date < today)
             ),
@@ -157,7 +157,3 @@ def _array_of(query: Any) -> Any:
 
 def _boolean(condition: Any) -> Any:
     return func.json(case((condition, literal("true")), else_=literal("false")))
-
-
-def _day(column: Any) -> Any:
-    return cast(column, String)  # SQLite stores dates as ISO text already

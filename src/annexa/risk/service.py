@@ -629,7 +629,7 @@ _COLUMNS = (
 )
 
 
-def _date_text(column: Any, dialect: str) -> Any:
+def date_as_text(column: Any, dialect: str) -> Any:
     """A date column as ISO text, whatever the session's DateStyle.
 
     Dates travel as text because parsing 100,000 dates only to format them again would
@@ -692,8 +692,8 @@ def _collect_rows(
     dialect = connection.dialect.name
     columns = (
         *_COLUMNS,
-        _date_text(Risk.due_date, dialect),
-        _date_text(Risk.review_date, dialect),
+        date_as_text(Risk.due_date, dialect),
+        date_as_text(Risk.review_date, dialect),
     )
     rows = _fetch_tuples(connection, select(*columns).where(*where).order_by(Risk.id))
     if not rows:
