@@ -1,4 +1,4 @@
-"""Accounts: users, roles per organisation, password sign-in with lock-out, API tokens."""
+"""Accounts: users, roles per organisation, sign-in with lock-out, TOTP, sessions, API tokens."""
 
 from annexa.accounts.service import (
     AUDIT_ROLES,
@@ -11,6 +11,8 @@ from annexa.accounts.service import (
     WRITE_ROLES,
     IssuedToken,
     authenticate_token,
+    check_not_locked,
+    count_failed_login,
     create_token,
     create_user,
     find_user,
@@ -27,6 +29,21 @@ from annexa.accounts.service import (
     user_count,
     user_to_dict,
 )
+from annexa.accounts.sessions import (
+    IssuedSession,
+    begin_totp,
+    check_csrf,
+    complete_second_factor,
+    confirm_totp,
+    csrf_token,
+    disable_totp,
+    end_all_sessions,
+    end_session,
+    find_session,
+    start_session,
+    totp_uri,
+    verify_totp,
+)
 
 __all__ = [
     "AUDIT_ROLES",
@@ -37,10 +54,22 @@ __all__ = [
     "ROLES",
     "SCOPES",
     "WRITE_ROLES",
+    "IssuedSession",
     "IssuedToken",
     "authenticate_token",
+    "begin_totp",
+    "check_csrf",
+    "check_not_locked",
+    "complete_second_factor",
+    "confirm_totp",
+    "count_failed_login",
     "create_token",
     "create_user",
+    "csrf_token",
+    "disable_totp",
+    "end_all_sessions",
+    "end_session",
+    "find_session",
     "find_user",
     "get_user",
     "grant",
@@ -51,7 +80,10 @@ __all__ = [
     "revoke_token",
     "role_in",
     "set_password",
+    "start_session",
     "token_to_dict",
+    "totp_uri",
     "user_count",
     "user_to_dict",
+    "verify_totp",
 ]

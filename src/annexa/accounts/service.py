@@ -82,6 +82,7 @@ def user_to_dict(user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "active": user.active,
         "locked_until": user.locked_until.isoformat() if user.locked_until else None,
+        "second_factor": user.totp_enabled_at is not None,
         "memberships": [
             {"org": m.organisation.slug, "role": m.role}
             for m in sorted(user.memberships, key=lambda m: m.organisation.slug)
@@ -194,17 +195,9 @@ def login(
     if user is None or not user.active or not user.password_hash:
         _verify(_DUMMY_HASH, password)  # same work as a real check: no user enumeration
         return None
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(
-            "too many failed sign-ins: the account is locked for a while",
-            field="password",
-            fix=f"try again after {user.locked_until.isoformat(timespec='minutes')} UTC",
-        )
+    check_not_locked(user, now)
     if not _verify(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
+        count_failed_login(user, now)
         session.flush()
         return None
     if _hasher.check_needs_rehash(user.password_hash):
@@ -214,6 +207,24 @@ def login(
     user.last_login_at = now
     session.flush()
     return user
+
+
+def check_not_locked(user: User, now: dt.datetime) -> None:
+    """Raise :class:`AccountLocked` while the account is locked out."""
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(
+            "too many failed sign-ins: the account is locked for a while",
+            field="password",
+            fix=f"try again after {user.locked_until.isoformat(timespec='minutes')} UTC",
+        )
+
+
+def count_failed_login(user: User, now: dt.datetime) -> None:
+    """One more failure in a row; the :data:`MAX_FAILED_LOGINS`-th locks the account."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.locked_until = now + LOCKOUT
+        user.failed_logins = 0
 
 
 def _verify(stored: str, password: str) -> bool:
