@@ -124,8 +124,19 @@ def state(ctx: typer.Context) -> State:
 
 def print_json(data: Any) -> None:
     """Indented UTF-8 JSON on stdout; dates as ISO strings, anything else via str()."""
-    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-    sys.stdout.write(orjson.dumps(data, default=str, option=options).decode() + "\n")
+    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    write_bytes(orjson.dumps(data, default=str, option=options))
+
+
+def write_bytes(data: bytes) -> None:
+    """Write encoded output as it is: a large document is not decoded only to be re-encoded."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (a test's StringIO)
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.table import Table
 
+import annexa.risk as risk_management
 from annexa.cli.common import (
     AnnexaGroup,
     JsonFlag,
@@ -18,24 +17,13 @@ from annexa.cli.common import (
     emit,
     new_app,
     state,
+    write_bytes,
 )
 from annexa.errors import InvalidInput
-from annexa.risk import (
-    accept,
-    add_risk,
-    assess,
-    get_matrix,
-    get_risk,
-    list_risks,
-    list_threats,
-    risk_to_dict,
-    set_matrix,
-    treat,
-    update_risk,
-)
-from annexa.risk.matrix import RiskMatrix
-from annexa.risk.register_json import register_json
-from annexa.risk.service import DEFAULT_FRAMEWORK, current_level
+from annexa.risk.register import DEFAULT_FRAMEWORK, current_level
+
+if TYPE_CHECKING:
+    from annexa.risk.matrix import RiskMatrix
 
 app = new_app(
     "Risk assessment and treatment (ISO/IEC 27001 6.1.2, 6.1.3, 8.2, 8.3): "
@@ -133,8 +121,8 @@ def _show_one(ctx: typer.Context, ref: str, message: str, as_json: bool) -> None
     current = state(ctx)
     with current.reading() as session:
         org = current.organisation(session)
-        data = risk_to_dict(session, get_risk(session, org, ref))
-        matrix = get_matrix(org)
+        data = risk_management.risk_to_dict(session, risk_management.get_risk(session, org, ref))
+        matrix = risk_management.get_matrix(org)
 
     def render() -> None:
         console.print(f"[green]✓[/] {message}", highlight=False)
@@ -173,7 +161,7 @@ def add(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        risk = add_risk(
+        risk = risk_management.add_risk(
             session,
             org,
             title=title,
@@ -227,11 +215,13 @@ def list_(
         org = current.organisation(session)
         if as_json:
             # Built by the database: the same document as list_risks, several times faster.
+            from annexa.risk.register_json import register_json
+
             document = register_json(session, org, **filters)
-            sys.stdout.write(document + "\n")
+            write_bytes(document)
             return
-        matrix = get_matrix(org)
-        risks = list_risks(session, org, **filters)
+        matrix = risk_management.get_matrix(org)
+        risks = risk_management.list_risks(session, org, **filters)
     table = Table("ref", "title", "owner", "inherent", "residual", "treatment", "status", "review")
     table.columns[0].no_wrap = True
     for risk in risks:
@@ -261,8 +251,8 @@ def show(ctx: typer.Context, ref: RefArg, as_json: JsonFlag = False) -> None:
     current = state(ctx)
     with current.reading() as session:
         org = current.organisation(session)
-        data = risk_to_dict(session, get_risk(session, org, ref))
-        matrix = get_matrix(org)
+        data = risk_management.risk_to_dict(session, risk_management.get_risk(session, org, ref))
+        matrix = risk_management.get_matrix(org)
     emit(data, as_json, lambda: _render_risk(data, matrix))
 
 
@@ -281,7 +271,7 @@ def assess_(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        risk = assess(session, org, ref, likelihood, impact, residual=residual)
+        risk = risk_management.assess(session, org, ref, likelihood, impact, residual=residual)
         ref = risk.ref
     kind = "residual" if residual else "inherent"
     _show_one(ctx, ref, f"{kind} risk of [bold]{ref}[/] rated", as_json)
@@ -313,7 +303,7 @@ def treat_(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        risk = treat(
+        risk = risk_management.treat(
             session,
             org,
             ref,
@@ -347,7 +337,7 @@ def accept_(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        risk = accept(session, org, ref, approver, expires, rationale)
+        risk = risk_management.accept(session, org, ref, approver, expires, rationale)
         ref = risk.ref
     _show_one(ctx, ref, f"residual risk of [bold]{ref}[/] accepted", as_json)
 
@@ -369,7 +359,7 @@ def update_(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        risk = update_risk(
+        risk = risk_management.update_risk(
             session,
             org,
             ref,
@@ -392,7 +382,7 @@ def threats(
     as_json: JsonFlag = False,
 ) -> None:
     """The threat library, with suggested controls."""
-    data = [threat.to_dict() for threat in list_threats(category)]
+    data = [threat.to_dict() for threat in risk_management.list_threats(category)]
 
     def render() -> None:
         table = Table("id", "threat", "category", "suggested controls")
@@ -438,11 +428,13 @@ def matrix_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     current = state(ctx)
     with current.reading() as session:
-        matrix = get_matrix(current.organisation(session))
+        matrix = risk_management.get_matrix(current.organisation(session))
     emit(matrix.to_dict(), as_json, lambda: _render_matrix(matrix))
 
 
 def _read_matrix_file(path: Path) -> Any:
+    import yaml
+
     if not path.is_file():
         raise InvalidInput(
             f"no file at {str(path)!r}", field="--file", fix="pass the path of a YAML file"
@@ -469,5 +461,5 @@ def matrix_set(
     data = _read_matrix_file(file)
     current = state(ctx)
     with current.transaction() as session:
-        matrix = set_matrix(session, current.organisation(session), data)
+        matrix = risk_management.set_matrix(session, current.organisation(session), data)
     emit(matrix.to_dict(), as_json, lambda: _render_matrix(matrix))

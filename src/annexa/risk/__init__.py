@@ -1,40 +1,49 @@
-"""Risk management: the matrix, the threat library and the risk register."""
+"""Risk management: the matrix, the threat library and the risk register.
 
-from annexa.risk.matrix import DEFAULT_MATRIX, Rating, RiskMatrix, parse_matrix
-from annexa.risk.service import (
-    STATUSES,
-    TREATMENTS,
-    accept,
-    add_risk,
-    assess,
-    get_matrix,
-    get_risk,
-    list_risks,
-    risk_to_dict,
-    set_matrix,
-    treat,
-    update_risk,
-)
-from annexa.risk.threats import Threat, get_threat, list_threats
+Names are imported on first use, so a command that only lists the register does not pay
+for the catalogs, the audit log and pydantic.
+"""
 
-__all__ = [
-    "DEFAULT_MATRIX",
-    "STATUSES",
-    "TREATMENTS",
-    "Rating",
-    "RiskMatrix",
-    "Threat",
-    "accept",
-    "add_risk",
-    "assess",
-    "get_matrix",
-    "get_risk",
-    "get_threat",
-    "list_risks",
-    "list_threats",
-    "parse_matrix",
-    "risk_to_dict",
-    "set_matrix",
-    "treat",
-    "update_risk",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "DEFAULT_MATRIX": "annexa.risk.matrix",
+    "Rating": "annexa.risk.matrix",
+    "RiskMatrix": "annexa.risk.matrix",
+    "parse_matrix": "annexa.risk.matrix",
+    "STATUSES": "annexa.risk.register",
+    "TREATMENTS": "annexa.risk.register",
+    "current_level": "annexa.risk.register",
+    "list_risks": "annexa.risk.register",
+    "DEFAULT_FRAMEWORK": "annexa.risk.service",
+    "accept": "annexa.risk.service",
+    "add_risk": "annexa.risk.service",
+    "assess": "annexa.risk.service",
+    "get_matrix": "annexa.risk.service",
+    "get_risk": "annexa.risk.service",
+    "risk_to_dict": "annexa.risk.service",
+    "set_matrix": "annexa.risk.service",
+    "treat": "annexa.risk.service",
+    "update_risk": "annexa.risk.service",
+    "Threat": "annexa.risk.threats",
+    "get_threat": "annexa.risk.threats",
+    "list_threats": "annexa.risk.threats",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'annexa.risk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -5,7 +5,7 @@ Python objects and those back into JSON. SQLite's json_object writes each risk's
 in C from the same filters, about a third faster. PostgreSQL's JSON functions with the
 per-risk subqueries were measured slower than four bulk queries grouped in Python, so there
 the Python-built list is encoded instead. Either way the result is the document that
-:func:`annexa.risk.service.list_risks` returns, which a test checks on both backends.
+:func:`annexa.risk.register.list_risks` returns, which a test checks on both backends.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from annexa.risk.service import date_as_text, list_risks, risk_filters
+from annexa.risk.register import date_as_text, list_risks, risk_filters
 from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
 
 
@@ -32,8 +32,8 @@ def register_json(
     treatment: str | None = None,
     overdue: bool | None = None,
     today: dt.date | None = None,
-) -> str:
-    """``{"risks": [...]}`` as JSON text, with the filters of ``list_risks``."""
+) -> bytes:
+    """``{"risks": [...]}`` as UTF-8 JSON and a newline, with the filters of ``list_risks``."""
     today = today or dt.date.today()
     filters: dict[str, Any] = {
         "level": level,
@@ -44,7 +44,7 @@ def register_json(
     }
     if session.get_bind().dialect.name != "sqlite":
         risks = list_risks(session, org, today=today, **filters)
-        return orjson.dumps({"risks": risks}).decode()
+        return orjson.dumps({"risks": risks}, option=orjson.OPT_APPEND_NEWLINE)
     conditions, wanted_status = risk_filters(org, today=today, **filters)
 
     later = aliased(RiskAcceptance)
@@ -136,7 +136,7 @@ def register_json(
     # One small JSON text per risk, joined here: aggregating in the database would make
     # SQLite parse every document a second time.
     texts = session.connection().execute(statement).scalars()
-    return '{"risks":[' + ",".join(texts) + "]}"
+    return ('{"risks":[' + ",".join(texts) + "]}\n").encode()
 
 
 # SQLite passes JSON between its json functions as text tagged with a subtype; a value that

@@ -9,29 +9,33 @@ SoA follow from the risk treatment plan (6.1.3 c-d).
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, and_, cast, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from annexa.audit import record_event
 from annexa.catalog import SOA_FRAMEWORKS, Framework, get_framework
 from annexa.errors import AnnexaError, Conflict, InvalidInput, NotFound
 from annexa.risk.matrix import RiskMatrix, matrix_of, parse_matrix
+from annexa.risk.register import (  # noqa: F401  (part of this module's interface)
+    DEFAULT_FRAMEWORK,
+    STATUS_FILTERS,
+    STATUSES,
+    TREATMENTS,
+    collect,
+    current_level,
+    date_as_text,
+    list_risks,
+    risk_filters,
+)
 from annexa.risk.threats import get_threat
 from annexa.soa.service import record_treatment_controls
-from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
+from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskControl
 from annexa.validation import choice, optional_text, parse_date, require_text
 
-DEFAULT_FRAMEWORK = "iso27001-2022"
-TREATMENTS: tuple[str, ...] = ("modify", "retain", "avoid", "share")
-STATUSES: tuple[str, ...] = ("identified", "assessed", "treated", "accepted")
-# "expired" is not stored: it is an accepted risk whose acceptance has lapsed.
-STATUS_FILTERS: tuple[str, ...] = (*STATUSES, "expired")
 MAX_ACCEPTANCE_YEARS = 3
 
 _REF_NUMBER = re.compile(r"^R-(\d+)$")
@@ -603,277 +607,11 @@ def update_risk(
     return risk
 
 
-# --- reads -------------------------------------------------------------------------------
-
-_COLUMNS = (
-    Risk.id,
-    Risk.ref,
-    Risk.title,
-    Risk.description,
-    Risk.threat_id,
-    Risk.threat,
-    Risk.vulnerability,
-    Risk.owner,
-    Risk.framework,
-    Risk.inherent_likelihood,
-    Risk.inherent_impact,
-    Risk.inherent_score,
-    Risk.inherent_level,
-    Risk.residual_likelihood,
-    Risk.residual_impact,
-    Risk.residual_score,
-    Risk.residual_level,
-    Risk.treatment,
-    Risk.treatment_plan,
-    Risk.status,
-)
-
-
-def date_as_text(column: Any, dialect: str) -> Any:
-    """A date column as ISO text, whatever the session's DateStyle.
-
-    Dates travel as text because parsing 100,000 dates only to format them again would
-    cost more than the rest of a large listing.
-    """
-    if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM-DD")
-    return cast(column, String)  # SQLite already stores ISO text
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day is not None else None
-
-
-def _fetch_tuples(connection: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
-    """Plain DBAPI tuples, skipping SQLAlchemy's row objects (a third of the fetch time).
-
-    Only for columns that need no result processing on either backend: integers and
-    text (dates are cast to text in the statement).
-    """
-    result = connection.execute(statement)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Building hundreds of thousands of small containers triggers the cyclic collector
-    # over and over although none of them can form a cycle; pausing it saves a quarter.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _collect(
-    session: Session, org_id: int, conditions: Sequence[Any], today: dt.date
-) -> list[dict[str, Any]]:
-    """Risk dicts from four column queries, however many risks there are.
-
-    ORM loading of 50,000 risks with their links takes seconds; plain rows grouped in
-    Python take a fraction of that on SQLite and PostgreSQL alike.
-    """
-    with _gc_paused():
-        return _collect_rows(session, org_id, conditions, today)
-
-
-def _collect_rows(
-    session: Session, org_id: int, conditions: Sequence[Any], today: dt.date
-) -> list[dict[str, Any]]:
-    # Core execution on the session's connection: the ORM result layer would wrap every
-    # row again for nothing, which costs a third of the time on a large register.
-    connection = session.connection()
-    where = [Risk.org_id == org_id, *conditions]
-    dialect = connection.dialect.name
-    columns = (
-        *_COLUMNS,
-        date_as_text(Risk.due_date, dialect),
-        date_as_text(Risk.review_date, dialect),
-    )
-    rows = _fetch_tuples(connection, select(*columns).where(*where).order_by(Risk.id))
-    if not rows:
-        return []
-    narrowed = bool(conditions)
-    chosen_ids = select(Risk.id).where(*where)
-
-    control_query = select(
-        RiskControl.risk_id, RiskControl.framework + ":" + RiskControl.ref
-    ).where(RiskControl.org_id == org_id)
-    asset_query = (
-        select(RiskAsset.risk_id, Asset.name)
-        .join(Asset, Asset.id == RiskAsset.asset_id)
-        .where(Asset.org_id == org_id)
-    )
-    acceptance_query = select(
-        RiskAcceptance.risk_id,
-        RiskAcceptance.approver,
-        RiskAcceptance.accepted_on,
-        RiskAcceptance.expires_on,
-        RiskAcceptance.rationale,
-    ).where(RiskAcceptance.org_id == org_id)
-    if narrowed:
-        control_query = control_query.where(RiskControl.risk_id.in_(chosen_ids))
-        asset_query = asset_query.where(RiskAsset.risk_id.in_(chosen_ids))
-        acceptance_query = acceptance_query.where(RiskAcceptance.risk_id.in_(chosen_ids))
-
-    controls: dict[int, list[str]] = {}
-    for risk_id, key in _fetch_tuples(connection, control_query.order_by(RiskControl.id)):
-        controls.setdefault(risk_id, []).append(key)
-    assets: dict[int, list[str]] = {}
-    for risk_id, name in _fetch_tuples(connection, asset_query):
-        assets.setdefault(risk_id, []).append(name)
-    for names in assets.values():
-        if len(names) > 1:
-            names.sort()
-    acceptances: dict[int, dict[str, Any]] = {}
-    for risk_id, approver, accepted_on, expires_on, rationale in connection.execute(
-        acceptance_query.order_by(RiskAcceptance.id)
-    ).all():
-        acceptances[risk_id] = {  # ordered by id: the latest wins
-            "approver": approver,
-            "accepted_on": _iso(accepted_on),
-            "expires_on": _iso(expires_on),
-            "expired": expires_on < today,
-            "rationale": rationale,
-        }
-
-    result = []
-    today_text = today.isoformat()
-    for row in rows:
-        (
-            risk_id,
-            ref,
-            title,
-            description,
-            threat_id,
-            threat,
-            vulnerability,
-            owner,
-            framework,
-            i_lk,
-            i_im,
-            i_score,
-            i_level,
-            r_lk,
-            r_im,
-            r_score,
-            r_level,
-            treatment,
-            treatment_plan,
-            status,
-            due_date,
-            review_date,
-        ) = row
-        result.append(
-            {
-                "ref": ref,
-                "title": title,
-                "description": description,
-                "framework": framework,
-                "threat_id": threat_id,
-                "threat": threat,
-                "vulnerability": vulnerability,
-                "owner": owner,
-                "assets": assets.get(risk_id) or [],
-                "inherent": {
-                    "likelihood": i_lk,
-                    "impact": i_im,
-                    "score": i_score,
-                    "level": i_level,
-                },
-                "residual": {
-                    "likelihood": r_lk,
-                    "impact": r_im,
-                    "score": r_score,
-                    "level": r_level,
-                },
-                "treatment": treatment,
-                "treatment_plan": treatment_plan,
-                "controls": controls.get(risk_id) or [],
-                "status": status,
-                "due_date": due_date,
-                "review_date": review_date,
-                "review_overdue": review_date is not None and review_date < today_text,
-                # Only an acceptance that still covers the current rating is shown.
-                "acceptance": acceptances.get(risk_id) if status == "accepted" else None,
-            }
-        )
-    return result
+# --- reads ----------------------------------------------------------------------------
 
 
 def risk_to_dict(session: Session, risk: Risk, *, today: dt.date | None = None) -> dict[str, Any]:
     """One risk in the shape ``risk list --json`` uses."""
     session.flush()
-    rows = _collect(session, risk.org_id, [Risk.id == risk.id], today or dt.date.today())
+    rows = collect(session, risk.org_id, [Risk.id == risk.id], today or dt.date.today())
     return rows[0]
-
-
-def list_risks(
-    session: Session,
-    org: Organisation,
-    *,
-    level: str | None = None,
-    owner: str | None = None,
-    status: str | None = None,
-    treatment: str | None = None,
-    overdue: bool | None = None,
-    today: dt.date | None = None,
-) -> list[dict[str, Any]]:
-    """The register as dicts, filtered; ``level`` is the current (residual, else inherent)."""
-    today = today or dt.date.today()
-    conditions, wanted_status = risk_filters(
-        org,
-        level=level,
-        owner=owner,
-        status=status,
-        treatment=treatment,
-        overdue=overdue,
-        today=today,
-    )
-    risks = _collect(session, org.id, conditions, today)
-    if wanted_status == "expired":
-        risks = [r for r in risks if r["acceptance"] and r["acceptance"]["expired"]]
-    return risks
-
-
-def risk_filters(
-    org: Organisation,
-    *,
-    level: str | None = None,
-    owner: str | None = None,
-    status: str | None = None,
-    treatment: str | None = None,
-    overdue: bool | None = None,
-    today: dt.date,
-) -> tuple[list[Any], str | None]:
-    """SQL conditions for the list filters, and the status asked for (``expired`` included)."""
-    conditions: list[Any] = []
-    if level is not None:
-        name = get_matrix(org).level_name(level, "--level")
-        conditions.append(func.coalesce(Risk.residual_level, Risk.inherent_level) == name)
-    if owner is not None:
-        conditions.append(func.lower(Risk.owner) == require_text(owner, "--owner").lower())
-    wanted_status = None
-    if status is not None:
-        wanted_status = choice(status, "--status", STATUS_FILTERS)
-        stored = "accepted" if wanted_status == "expired" else wanted_status
-        conditions.append(Risk.status == stored)
-    if treatment is not None:
-        wanted = choice(treatment, "--treatment", (*TREATMENTS, "none"))
-        conditions.append(
-            Risk.treatment.is_(None) if wanted == "none" else Risk.treatment == wanted
-        )
-    if overdue is True:
-        conditions.append(Risk.review_date < today)
-    elif overdue is False:
-        conditions.append(or_(Risk.review_date.is_(None), Risk.review_date >= today))
-    return conditions, wanted_status
-
-
-def current_level(risk: dict[str, Any]) -> str | None:
-    return risk["residual"]["level"] or risk["inherent"]["level"]

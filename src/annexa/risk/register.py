@@ -1,0 +1,293 @@
+"""Reading the risk register: filters, and the register as plain dicts, fast at any size.
+
+Kept apart from :mod:`annexa.risk.service` so that listing a register of 50,000 risks
+imports only SQLAlchemy and the models, not the catalogs, the audit log and pydantic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Select, String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
+from annexa.validation import choice, require_text
+
+DEFAULT_FRAMEWORK = "iso27001-2022"
+TREATMENTS: tuple[str, ...] = ("modify", "retain", "avoid", "share")
+STATUSES: tuple[str, ...] = ("identified", "assessed", "treated", "accepted")
+# "expired" is not stored: it is an accepted risk whose acceptance has lapsed.
+STATUS_FILTERS: tuple[str, ...] = (*STATUSES, "expired")
+
+_COLUMNS = (
+    Risk.id,
+    Risk.ref,
+    Risk.title,
+    Risk.description,
+    Risk.threat_id,
+    Risk.threat,
+    Risk.vulnerability,
+    Risk.owner,
+    Risk.framework,
+    Risk.inherent_likelihood,
+    Risk.inherent_impact,
+    Risk.inherent_score,
+    Risk.inherent_level,
+    Risk.residual_likelihood,
+    Risk.residual_impact,
+    Risk.residual_score,
+    Risk.residual_level,
+    Risk.treatment,
+    Risk.treatment_plan,
+    Risk.status,
+)
+
+
+def date_as_text(column: Any, dialect: str) -> Any:
+    """A date column as ISO text, whatever the session's DateStyle.
+
+    Dates travel as text because parsing 100,000 dates only to format them again would
+    cost more than the rest of a large listing.
+    """
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return cast(column, String)  # SQLite already stores ISO text
+
+
+def iso_date(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _fetch_tuples(connection: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """Plain DBAPI tuples, skipping SQLAlchemy's row objects (a third of the fetch time).
+
+    Only for columns that need no result processing on either backend: integers and
+    text (dates are cast to text in the statement).
+    """
+    result = connection.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Building hundreds of thousands of small containers triggers the cyclic collector
+    # over and over although none of them can form a cycle; pausing it saves a quarter.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def collect(
+    session: Session, org_id: int, conditions: Sequence[Any], today: dt.date
+) -> list[dict[str, Any]]:
+    """Risk dicts from four column queries, however many risks there are.
+
+    ORM loading of 50,000 risks with their links takes seconds; plain rows grouped in
+    Python take a fraction of that on SQLite and PostgreSQL alike.
+    """
+    with _gc_paused():
+        return _collect_rows(session, org_id, conditions, today)
+
+
+def _collect_rows(
+    session: Session, org_id: int, conditions: Sequence[Any], today: dt.date
+) -> list[dict[str, Any]]:
+    # Core execution on the session's connection: the ORM result layer would wrap every
+    # row again for nothing, which costs a third of the time on a large register.
+    connection = session.connection()
+    where = [Risk.org_id == org_id, *conditions]
+    dialect = connection.dialect.name
+    columns = (
+        *_COLUMNS,
+        date_as_text(Risk.due_date, dialect),
+        date_as_text(Risk.review_date, dialect),
+    )
+    rows = _fetch_tuples(connection, select(*columns).where(*where).order_by(Risk.id))
+    if not rows:
+        return []
+    narrowed = bool(conditions)
+    chosen_ids = select(Risk.id).where(*where)
+
+    control_query = select(
+        RiskControl.risk_id, RiskControl.framework + ":" + RiskControl.ref
+    ).where(RiskControl.org_id == org_id)
+    asset_query = (
+        select(RiskAsset.risk_id, Asset.name)
+        .join(Asset, Asset.id == RiskAsset.asset_id)
+        .where(Asset.org_id == org_id)
+    )
+    acceptance_query = select(
+        RiskAcceptance.risk_id,
+        RiskAcceptance.approver,
+        RiskAcceptance.accepted_on,
+        RiskAcceptance.expires_on,
+        RiskAcceptance.rationale,
+    ).where(RiskAcceptance.org_id == org_id)
+    if narrowed:
+        control_query = control_query.where(RiskControl.risk_id.in_(chosen_ids))
+        asset_query = asset_query.where(RiskAsset.risk_id.in_(chosen_ids))
+        acceptance_query = acceptance_query.where(RiskAcceptance.risk_id.in_(chosen_ids))
+
+    controls: dict[int, list[str]] = {}
+    for risk_id, key in _fetch_tuples(connection, control_query.order_by(RiskControl.id)):
+        controls.setdefault(risk_id, []).append(key)
+    assets: dict[int, list[str]] = {}
+    for risk_id, name in _fetch_tuples(connection, asset_query):
+        assets.setdefault(risk_id, []).append(name)
+    for names in assets.values():
+        if len(names) > 1:
+            names.sort()
+    acceptances: dict[int, dict[str, Any]] = {}
+    for risk_id, approver, accepted_on, expires_on, rationale in connection.execute(
+        acceptance_query.order_by(RiskAcceptance.id)
+    ).all():
+        acceptances[risk_id] = {  # ordered by id: the latest wins
+            "approver": approver,
+            "accepted_on": iso_date(accepted_on),
+            "expires_on": iso_date(expires_on),
+            "expired": expires_on < today,
+            "rationale": rationale,
+        }
+
+    result = []
+    today_text = today.isoformat()
+    for row in rows:
+        (
+            risk_id,
+            ref,
+            title,
+            description,
+            threat_id,
+            threat,
+            vulnerability,
+            owner,
+            framework,
+            i_lk,
+            i_im,
+            i_score,
+            i_level,
+            r_lk,
+            r_im,
+            r_score,
+            r_level,
+            treatment,
+            treatment_plan,
+            status,
+            due_date,
+            review_date,
+        ) = row
+        result.append(
+            {
+                "ref": ref,
+                "title": title,
+                "description": description,
+                "framework": framework,
+                "threat_id": threat_id,
+                "threat": threat,
+                "vulnerability": vulnerability,
+                "owner": owner,
+                "assets": assets.get(risk_id) or [],
+                "inherent": {
+                    "likelihood": i_lk,
+                    "impact": i_im,
+                    "score": i_score,
+                    "level": i_level,
+                },
+                "residual": {
+                    "likelihood": r_lk,
+                    "impact": r_im,
+                    "score": r_score,
+                    "level": r_level,
+                },
+                "treatment": treatment,
+                "treatment_plan": treatment_plan,
+                "controls": controls.get(risk_id) or [],
+                "status": status,
+                "due_date": due_date,
+                "review_date": review_date,
+                "review_overdue": review_date is not None and review_date < today_text,
+                # Only an acceptance that still covers the current rating is shown.
+                "acceptance": acceptances.get(risk_id) if status == "accepted" else None,
+            }
+        )
+    return result
+
+
+def list_risks(
+    session: Session,
+    org: Organisation,
+    *,
+    level: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    treatment: str | None = None,
+    overdue: bool | None = None,
+    today: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The register as dicts, filtered; ``level`` is the current (residual, else inherent)."""
+    today = today or dt.date.today()
+    conditions, wanted_status = risk_filters(
+        org,
+        level=level,
+        owner=owner,
+        status=status,
+        treatment=treatment,
+        overdue=overdue,
+        today=today,
+    )
+    risks = collect(session, org.id, conditions, today)
+    if wanted_status == "expired":
+        risks = [r for r in risks if r["acceptance"] and r["acceptance"]["expired"]]
+    return risks
+
+
+def risk_filters(
+    org: Organisation,
+    *,
+    level: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    treatment: str | None = None,
+    overdue: bool | None = None,
+    today: dt.date,
+) -> tuple[list[Any], str | None]:
+    """SQL conditions for the list filters, and the status asked for (``expired`` included)."""
+    conditions: list[Any] = []
+    if level is not None:
+        from annexa.risk.matrix import matrix_of  # pydantic: only when filtering by level
+
+        name = matrix_of(org.risk_matrix).level_name(level, "--level")
+        conditions.append(func.coalesce(Risk.residual_level, Risk.inherent_level) == name)
+    if owner is not None:
+        conditions.append(func.lower(Risk.owner) == require_text(owner, "--owner").lower())
+    wanted_status = None
+    if status is not None:
+        wanted_status = choice(status, "--status", STATUS_FILTERS)
+        stored = "accepted" if wanted_status == "expired" else wanted_status
+        conditions.append(Risk.status == stored)
+    if treatment is not None:
+        wanted = choice(treatment, "--treatment", (*TREATMENTS, "none"))
+        conditions.append(
+            Risk.treatment.is_(None) if wanted == "none" else Risk.treatment == wanted
+        )
+    if overdue is True:
+        conditions.append(Risk.review_date < today)
+    elif overdue is False:
+        conditions.append(or_(Risk.review_date.is_(None), Risk.review_date >= today))
+    return conditions, wanted_status
+
+
+def current_level(risk: dict[str, Any]) -> str | None:
+    return risk["residual"]["level"] or risk["inherent"]["level"]
