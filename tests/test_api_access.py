@@ -120,6 +120,60 @@ def test_role_matrix(api: Api) -> None:
         assert api.send("editor-read", method, path, body).status_code == 403, path
 
 
+# Administration: the organisation's admin only (reads: any token; changes: a write token).
+ADMIN_READS = [f"{A}/users", f"{A}/users/viewer@a.example", f"{A}/tokens", f"{A}/oidc"]
+
+
+def _admin_writes(role: str) -> list[tuple[str, str, dict | None]]:
+    return [
+        ("POST", f"{A}/users", {"email": f"new-{role}@a.example", "display_name": "New"}),
+        ("PUT", f"{A}/users/viewer@a.example/role", {"role": "viewer"}),
+        ("POST", f"{A}/users/contributor@a.example/deactivate", None),
+        ("POST", f"{A}/users/contributor@a.example/activate", None),
+        ("POST", f"{A}/users/viewer@a.example/unlock", None),
+        ("PUT", f"{A}/oidc", {"issuer": "https://idp.example", "client_id": f"c-{role}"}),
+    ]
+
+
+def test_admin_role_matrix(api: Api) -> None:
+    set_up = api.send(
+        "admin", "PUT", f"{A}/oidc", {"issuer": "https://idp.example", "client_id": "c"}
+    )
+    assert set_up.status_code == 200, set_up.text
+    for role in ROLES:
+        for path in ADMIN_READS:
+            expected = 200 if role == "admin" else 403
+            assert api.get(role, path).status_code == expected, (role, path)
+        for method, path, body in _admin_writes(role):
+            response = api.send(role, method, path, body)
+            if role == "admin":
+                assert response.status_code in (200, 201), (role, method, path, response.text)
+            else:
+                assert response.status_code == 403, (role, method, path, response.text)
+                assert response.json()["error"]["code"] == "forbidden"
+        # everyone manages their own tokens
+        assert api.get(role, "/api/v1/me/tokens").status_code == 200, role
+        created = api.send(role, "POST", "/api/v1/me/tokens", {"scope": "read"})
+        assert created.status_code == 201, (role, created.text)
+        revoke = f"/api/v1/me/tokens/{created.json()['id']}"
+        assert api.send(role, "DELETE", revoke).status_code == 204, role
+    # revoking a member's token, and removing roles and single sign-on, come last
+    for role in ("viewer", "auditor", "contributor", "editor"):
+        token = api.token_ids["viewer"]
+        assert api.send(role, "DELETE", f"{A}/tokens/{token}").status_code == 403, role
+        assert api.send(role, "DELETE", f"{A}/users/viewer@a.example/role").status_code == 403
+        assert api.send(role, "DELETE", f"{A}/oidc").status_code == 403, role
+    assert api.send("admin", "DELETE", f"{A}/tokens/{api.token_ids['viewer']}").status_code == 204
+    assert api.send("admin", "DELETE", f"{A}/users/viewer@a.example/role").status_code == 204
+    assert api.send("admin", "DELETE", f"{A}/oidc").status_code == 204
+    # the read-scoped token of an editor changes nothing here either
+    for method, path, body in _admin_writes("editor-read"):
+        assert api.send("editor-read", method, path, body).status_code == 403, path
+    assert (
+        api.send("editor-read", "POST", "/api/v1/me/tokens", {"scope": "read"}).status_code == 403
+    )
+
+
 def _sample(path: str) -> str:
     values = {"org": ORG_B, "kind": "location", "ref": "R-0001", "fw": "iso27001-2022"}
     return re.sub(r"{(\w+)(?::path)?}", lambda m: values.get(m.group(1), "B Secret"), path)

@@ -23,6 +23,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+_REPLACED = {b"x-request-id", b"cache-control", *(name for name, _ in SECURITY_HEADERS)}
 # The interactive docs load Swagger UI's script and styles; everything else loads nothing.
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
@@ -53,15 +54,14 @@ class ApiHeaders:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() not in (b"x-request-id", b"cache-control")
-                ]
+                given = message.get("headers", [])
+                # The web pages (mounted below) send their own policy; keep it.
+                own_csp = any(k.lower() == b"content-security-policy" for k, _ in given)
+                headers = [(k, v) for k, v in given if k.lower() not in _REPLACED]
                 headers.extend(SECURITY_HEADERS)
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 headers.append((b"cache-control", b"no-store"))
-                if not is_docs:
+                if not is_docs and not own_csp:
                     headers.append((b"content-security-policy", API_CSP))
                 message = {**message, "headers": headers}
             await send(message)
@@ -117,6 +117,6 @@ def create_app(database_url: str) -> FastAPI:
     app.state.signer, app.state.sign_checkpoint = _checkpoint_signer(database)
     errors.install(app)
     for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
     app.add_middleware(ApiHeaders)
     return app

@@ -10,6 +10,8 @@ write      admin, editor; needs a ``write`` token
 own        admin, editor, and contributors for records they own (the route checks the
            owner with :meth:`OrgContext.require_owner`); needs a ``write`` token
 audit      admin, auditor: the audit trail
+admin      admin: reading the organisation's members, their tokens, its single sign-on
+manage     admin: changing those; needs a ``write`` token
 =========  ==========================================================================
 
 An organisation the caller is not a member of answers 404, exactly like one that does not
@@ -51,6 +53,8 @@ class Permission(StrEnum):
     WRITE = "write"
     OWN = "own"
     AUDIT = "audit"
+    ADMIN = "admin"  # the organisation's people and sign-in settings (read)
+    MANAGE = "manage"  # … and changing them
 
 
 ROLES_FOR = {
@@ -58,8 +62,10 @@ ROLES_FOR = {
     Permission.WRITE: WRITE_ROLES,
     Permission.OWN: OWNER_WRITE_ROLES,
     Permission.AUDIT: AUDIT_ROLES,
+    Permission.ADMIN: frozenset({"admin"}),
+    Permission.MANAGE: frozenset({"admin"}),
 }
-WRITING = {Permission.WRITE, Permission.OWN}
+WRITING = {Permission.WRITE, Permission.OWN, Permission.MANAGE}
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -192,6 +198,8 @@ Reader = Annotated[OrgContext, allow(Permission.READ)]
 Writer = Annotated[OrgContext, allow(Permission.WRITE)]
 OwnerWriter = Annotated[OrgContext, allow(Permission.OWN)]
 Auditor = Annotated[OrgContext, allow(Permission.AUDIT)]
+Admin = Annotated[OrgContext, allow(Permission.ADMIN)]
+Manager = Annotated[OrgContext, allow(Permission.MANAGE)]
 
 
 # --- lists: pagination, sorting ------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from annexa.errors import AnnexaError
@@ -25,6 +26,31 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "too_many_requests",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="A stable machine-readable code, e.g. `not_found`.")
+    message: str = Field(description="What went wrong and how to fix it, for people.")
+    field: str | None = Field(description="The field at fault, when one is.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+_ERROR_MEANINGS = {
+    400: "The request cannot be understood.",
+    401: "No valid token was sent.",
+    403: "The caller's role or token scope does not allow this.",
+    404: "No such record, or an organisation the caller is not a member of.",
+    409: "The change conflicts with the records (a duplicate, a rule of the ISMS).",
+    422: "A field is missing or invalid; `field` names it.",
+}
+# Documented on every operation: each can answer any of them, in the one error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": meaning}
+    for status, meaning in _ERROR_MEANINGS.items()
 }
 # Parts of a validation error's location that name where, not what.
 _LOCATION_WORDS = {"body", "query", "path", "header", "cookie"}

@@ -1,6 +1,17 @@
 """One router per domain; ``ROUTERS`` is what the app mounts under ``/api/v1``."""
 
-from annexa.api.routers import assets, audit, catalogs, context, meta, risks, soa, status, suppliers
+from annexa.api.routers import (
+    admin,
+    assets,
+    audit,
+    catalogs,
+    context,
+    meta,
+    risks,
+    soa,
+    status,
+    suppliers,
+)
 
 ROUTERS = [
     meta.router,
@@ -12,4 +23,5 @@ ROUTERS = [
     soa.router,
     status.router,
     audit.router,
+    admin.router,
 ]

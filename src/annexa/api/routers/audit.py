@@ -19,6 +19,8 @@ from annexa.errors import InvalidInput, NotFound
 from annexa.store.models import AuditEvent
 from annexa.validation import parse_datetime
 
+MAX_TREE_SIZE = 2**53  # far beyond any log; larger numbers fit no database integer
+
 router = APIRouter(prefix="/orgs/{org}/audit", tags=["audit"])
 
 
@@ -95,7 +97,7 @@ def checkpoint(ctx: Auditor) -> dict[str, Any]:
 
 
 @router.get("/proof", summary="Inclusion proof of one of this organisation's events")
-def proof(ctx: Auditor, index: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
+def proof(ctx: Auditor, index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)]) -> dict[str, Any]:
     from annexa.audit.keys import parse_checkpoint
     from annexa.audit.log import inclusion_proof, issue_checkpoint, latest_checkpoint
 
@@ -124,8 +126,8 @@ def proof(ctx: Auditor, index: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
 @router.get("/consistency", summary="Consistency proof between two tree sizes (RFC 9162)")
 def consistency(
     ctx: Auditor,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_TREE_SIZE)],
+    to: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> dict[str, Any]:
     from annexa.audit.log import consistency_proof, tree_head
 

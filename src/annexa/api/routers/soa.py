@@ -24,6 +24,8 @@ from annexa.soa import (
 from annexa.soa.export import export
 from annexa.soa.service import soa_framework
 
+MAX_VERSION = 2**31 - 1  # a version number beyond any database integer is simply invalid
+
 router = APIRouter(prefix="/orgs/{org}/soa", tags=["soa"])
 Framework = Annotated[str, Query(max_length=64, description="iso27001-2022 or iso42001-2023")]
 MEDIA_TYPES = {
@@ -56,7 +58,7 @@ def show(
     framework: Framework = DEFAULT_FRAMEWORK,
     group: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> dict[str, Any]:
     document = soa_view(
         ctx.session, ctx.org, framework, version=version, group=group, status=status
@@ -132,7 +134,7 @@ def export_(
     ctx: Reader,
     format: Annotated[Literal["xlsx", "csv", "json"], Query()] = "xlsx",
     framework: Framework = DEFAULT_FRAMEWORK,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> Response:
     document = soa_view(ctx.session, ctx.org, framework, version=version)
     with tempfile.TemporaryDirectory(prefix="annexa-soa-") as folder:
