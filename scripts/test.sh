@@ -15,6 +15,15 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   else sudo apt-get update -q && sudo apt-get install -y -q postgresql-15; fi
 fi
 
+# The browser tests (tests/e2e) drive Debian's Chromium through Playwright; never skip them
+# and never let Playwright download a browser of its own.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Chromium and its driver for the browser tests…"
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -q && apt-get install -y -q chromium chromium-driver; \
+  else sudo apt-get update -q && sudo apt-get install -y -q chromium chromium-driver; fi
+fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
 .venv/bin/ruff check src tests benchmarks tools
 .venv/bin/ruff format --check src tests benchmarks tools
 .venv/bin/pytest "$@"

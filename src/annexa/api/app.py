@@ -118,5 +118,8 @@ def create_app(database_url: str) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
+    from annexa.web.app import mount_web
+
+    mount_web(app)  # the web pages: every path outside /api
     app.add_middleware(ApiHeaders)
     return app
