@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from annexa import __version__
 from annexa.api import errors
+from annexa.readiness.cache import ReadinessCache
 from annexa.store.db import Database
 
 log = logging.getLogger("annexa.api")
@@ -115,6 +116,7 @@ def create_app(database_url: str) -> FastAPI:
     )
     app.state.database = database
     app.state.signer, app.state.sign_checkpoint = _checkpoint_signer(database)
+    app.state.readiness_cache = ReadinessCache()
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)

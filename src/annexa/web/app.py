@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 
+from annexa.readiness.cache import ReadinessCache
 from annexa.store.db import Database
 from annexa.web import errors
 from annexa.web.security import RateLimits, csrf_guard
@@ -99,6 +100,7 @@ def create_web_app(
     # means reloading the sign-in page).
     app.state.form_key = form_key or secrets.token_bytes(32)
     app.state.rate_limits = RateLimits()
+    app.state.readiness_cache = ReadinessCache()
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

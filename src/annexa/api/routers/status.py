@@ -7,11 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from annexa.api.deps import Reader
-from annexa.readiness import readiness
 
 router = APIRouter(prefix="/orgs/{org}", tags=["status"])
 
 
 @router.get("/status", summary="Readiness: what the records show and what is missing")
 def status(ctx: Reader) -> dict[str, Any]:
-    return readiness(ctx.session, ctx.org)
+    return ctx.request.app.state.readiness_cache.report(ctx.session, ctx.org)

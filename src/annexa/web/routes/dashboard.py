@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from annexa.catalog import get_framework
-from annexa.readiness import readiness
 from annexa.web.deps import Reader
 from annexa.web.queries import heat_maps, risks_by_ref
 from annexa.web.render import render
@@ -33,7 +32,7 @@ def soa_status(themes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @router.get("/")
 def dashboard(page: Reader) -> Response:
-    report = readiness(page.session, page.org)
+    report = page.request.app.state.readiness_cache.report(page.session, page.org)
     groups = {}
     for theme in report["themes"]:
         framework = get_framework(theme["framework"])
