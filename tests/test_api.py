@@ -130,12 +130,12 @@ def test_error_shape(api: Api) -> None:
 def test_unexpected_errors_hide_their_details(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from annexa.api.routers import status
+    from annexa.readiness import cache
 
     def boom(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr(status, "readiness", boom)
+    monkeypatch.setattr(cache, "readiness", boom)
     client = TestClient(api.app, raise_server_exceptions=False)
     response = client.get(f"{A}/status", headers=api.as_("viewer"))
     assert response.status_code == 500
