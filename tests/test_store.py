@@ -7,7 +7,7 @@ import json
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from annexa.errors import Conflict
 from annexa.orgs import create_organisation
@@ -97,3 +97,16 @@ def test_cli_actor_names_the_person(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli_actor() == f"cli:{getpass.getuser()}"
     monkeypatch.setenv("ANNEXA_ACTOR", "alice@firm.example")
     assert cli_actor() == "alice@firm.example"
+
+
+def test_text_with_nul_characters_is_refused_on_every_backend(db: Database) -> None:
+    from annexa.assets import add_asset
+    from annexa.errors import InvalidInput
+    from annexa.store.models import Asset
+
+    with pytest.raises(InvalidInput) as refused, db.transaction(actor="tester") as session:
+        org = session.scalars(select(Organisation)).one()
+        add_asset(session, org, "Lap\x00top", classification="internal")
+    assert refused.value.field == "name"
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Asset)) == 0

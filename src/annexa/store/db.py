@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -42,6 +43,28 @@ def _enable_sqlite_integrity(dbapi_connection, _record) -> None:  # type: ignore
     cursor.close()
 
 
+_BIND_SUFFIX = re.compile(r"_\d+$")
+
+
+def _refuse_nul_characters(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    """Refuse text holding NUL characters, on every backend, before it reaches the database.
+
+    PostgreSQL cannot store them at all (its driver raises a data error) and SQLite would;
+    refusing them everywhere keeps both backends alike and turns the error into bad input
+    that names the field.
+    """
+    compiled = getattr(context, "compiled_parameters", None) or ()
+    for params in compiled:
+        for key, value in params.items():
+            if isinstance(value, str) and "\x00" in value:
+                field = _BIND_SUFFIX.sub("", key)
+                raise InvalidInput(
+                    f"{field} contains a NUL character",
+                    field=field,
+                    fix="remove the \\0 character from the text",
+                )
+
+
 class Database:
     """One database: an engine, a session factory and the migration entry point."""
 
@@ -73,6 +96,7 @@ class Database:
         self.engine: Engine = create_engine(self.url, future=True)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
+        event.listen(self.engine, "before_cursor_execute", _refuse_nul_characters)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         from annexa.audit.log import install
 
