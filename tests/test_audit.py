@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from annexa.store.db import Database
 from annexa.store.models import (
     AuditCheckpoint,
     AuditEvent,
+    AuditNode,
     ContextIssue,
     Organisation,
     Supplier,
@@ -436,6 +438,51 @@ def test_truncated_tail_is_caught(cli: CliCall, db: Database, logged: Path) -> N
     assert "truncated" in _bad(cli)
 
 
+def _node(connection: Connection, level: int, index: int) -> bytes:
+    return bytes(
+        connection.scalar(
+            select(AuditNode.hash).where(AuditNode.level == level, AuditNode.idx == index)
+        )
+    )
+
+
+def test_edited_tree_node_is_named(cli: CliCall, db: Database, logged: Path) -> None:
+    # Proofs are answered from the stored nodes: a forged one would make them lie.
+    with db.engine.begin() as connection:
+        _drop_guards(connection)
+        forged = _h(b"forged")
+        connection.execute(
+            AuditNode.__table__.update()
+            .where(AuditNode.level == 1, AuditNode.idx == 2)
+            .values(hash=forged)
+        )
+    problem = _bad(cli)
+    assert "level 1, index 2 (events 4-5)" in problem and "does not match" in problem
+
+
+def test_missing_and_extra_tree_nodes_are_named(cli: CliCall, db: Database, logged: Path) -> None:
+    with db.engine.begin() as connection:
+        _drop_guards(connection)
+        kept = _node(connection, 2, 1)
+        connection.execute(
+            AuditNode.__table__.delete().where(AuditNode.level == 2, AuditNode.idx == 1)
+        )
+    assert "level 2, index 1 (events 4-7) is missing" in _bad(cli)
+    with db.engine.begin() as connection:
+        connection.execute(AuditNode.__table__.insert().values(level=2, idx=1, hash=kept))
+        # 13 leaves: level 2 has nodes 0-2 only; a fourth one is not part of the tree.
+        connection.execute(AuditNode.__table__.insert().values(level=2, idx=3, hash=kept))
+    assert "no event accounts for (level 2, index 3)" in _bad(cli)
+    with db.engine.begin() as connection:
+        connection.execute(
+            AuditNode.__table__.delete().where(AuditNode.level == 2, AuditNode.idx == 3)
+        )
+        connection.execute(
+            AuditNode.__table__.delete().where(AuditNode.level == 0, AuditNode.idx == 9)
+        )
+    assert "event 9: its leaf hash is missing" in _bad(cli)
+
+
 def test_rewritten_history_re_signed_is_caught_by_a_held_checkpoint(
     cli: CliCall, db: Database, logged: Path
 ) -> None:
@@ -597,6 +644,77 @@ def test_killed_writer_leaves_a_verifiable_log(tmp_path: Path, sqlite_templates)
         assert connection.scalar(select(func.count()).select_from(AuditEvent)) == result.events
     assert created == suppliers and len(suppliers) >= 40 * 5
     db.dispose()
+
+
+@pytest.mark.parametrize("variable_limit", [None, 40])
+def test_bulk_append_stores_exactly_the_reference_tree(
+    db: Database, variable_limit: int | None
+) -> None:
+    """The append path (serialising, hashing and the tree step in one pass, rows in
+    multi-row INSERTs) stores the bytes and nodes of the plain definitions."""
+    from annexa.audit.canonical import canonical_bytes_reference
+
+    if variable_limit is not None and db.dialect != "sqlite":
+        pytest.skip("SQLite's cap on the parameters of one statement")
+    bodies = [
+        {
+            "v": 1,
+            "time": "2026-11-23T12:00:00.000000Z",
+            "actor": "t\u00e9st",
+            "request_id": f"r{i // 100}",
+            "action": "update",
+            "type": "risk",
+            "id": str(i),
+            "ref": None if i % 3 else f"R-{i:04d}",
+            "org_id": 1,
+            "org": "test-org",
+            "changes": {"z": {"before": i, "after": [i, "\u2028", {"b": 1, "a": None}]}},
+        }
+        for i in range(1203)
+    ]
+    with db.engine.begin() as connection:
+        if variable_limit is not None:  # three events or thirteen nodes per statement
+            driver = connection.connection.driver_connection
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit)  # type: ignore[union-attr]
+        start = connection.scalar(select(func.count()).select_from(AuditEvent))
+        bulk_append_bodies(connection, iter(bodies[:600]), chunk=250)
+        bulk_append_bodies(connection, iter(bodies[600:]))
+    stored = _assert_reference_tree(db)
+    expected = [canonical_bytes_reference({**b, "seq": start + i}) for i, b in enumerate(bodies)]
+    assert stored[start:] == expected
+
+
+def _assert_reference_tree(db: Database) -> list[bytes]:
+    """The stored nodes are exactly those of the tree over the stored bodies, and the
+    bodies are canonical; returns the bodies."""
+    from annexa.audit.canonical import canonical_bytes_reference
+
+    with db.engine.connect() as connection:
+        stored = [
+            bytes(b) for b in connection.scalars(select(AuditEvent.body).order_by(AuditEvent.seq))
+        ]
+        nodes = {
+            (level, idx): bytes(h)
+            for level, idx, h in connection.execute(
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash)
+            )
+        }
+    assert stored == [canonical_bytes_reference(json.loads(b)) for b in stored]
+    _, reference, roots = _build(stored)
+    assert nodes == reference
+    assert roots[-1] == naive_mth(stored)
+    assert _verify(db).ok
+    return stored
+
+
+def test_a_large_transaction_is_appended_whole(db: Database) -> None:
+    with db.transaction(actor="bulk") as session:
+        session.add_all(Supplier(org_id=1, name=f"S{i}", notes="\u00e9\n") for i in range(1203))
+    events = [json.loads(b) for b in _assert_reference_tree(db)][1:]
+    assert len(events) == 1203 and len({e["request_id"] for e in events}) == 1
+    assert [e["seq"] for e in events] == list(range(1, 1204))
+    assert {e["ref"] for e in events} == {f"S{i}" for i in range(1203)}
+    assert all(e["org"] == "test-org" and e["action"] == "create" for e in events)
 
 
 def test_fast_canonical_bytes_equal_the_reference_serialisation() -> None:

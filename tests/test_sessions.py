@@ -200,3 +200,29 @@ def test_turning_totp_off_clears_the_secret(db: Database) -> None:
         disable_totp(session, user)
         assert user.totp_secret is None and user.totp_enabled_at is None
         assert start_session(session, user, now=T0).session.stage == "full"
+
+
+def test_reading_pages_is_not_an_audit_event_but_signing_in_and_out_are(db: Database) -> None:
+    from annexa.store.models import AuditEvent
+
+    def actions() -> list[str]:
+        with db.reading() as session:
+            return list(
+                session.scalars(
+                    select(AuditEvent.action)
+                    .where(AuditEvent.object_type == "web_session")
+                    .order_by(AuditEvent.seq)
+                )
+            )
+
+    user_id = _user(db)
+    with db.transaction() as session:
+        secret = start_session(session, session.get(User, user_id), now=T0).secret
+    later = T0 + sessions_service.TOUCH_EVERY + dt.timedelta(seconds=1)
+    with db.transaction() as session:
+        row = find_session(session, secret, now=later)
+        assert row is not None and row.last_seen_at == later  # refreshed …
+    assert actions() == ["create"]  # … without an event
+    with db.transaction() as session:
+        end_session(session, find_session(session, secret, now=later))
+    assert actions() == ["create", "update"]

@@ -11,17 +11,21 @@ statements, which the ORM does not see, call :func:`record_event` themselves.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import itertools
+import operator
 import re
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, event, func, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import NO_VALUE
+from sqlalchemy.orm.attributes import NO_VALUE, instance_state
 
 from annexa.audit import merkle
 from annexa.audit.canonical import canonical_bytes, digest_of, jsonable
@@ -39,25 +43,31 @@ SENSITIVE = re.compile(
     r"credential|content",
     re.IGNORECASE,
 )
-SKIPPED_FIELDS = {"updated_at"}  # the event carries its own time
+# The event carries its own time; a browser session's last activity is refreshed while
+# someone reads pages and is no change to the ISMS (its sign-in and sign-out are events).
+SKIPPED_FIELDS = {"updated_at", "last_seen_at"}
 
-# The human id of a record, where one exists.
-REFS: dict[type, Any] = {
-    m.Organisation: lambda o: o.slug,
-    m.ScopeItem: lambda o: f"{o.kind}:{o.name}",
-    m.ContextIssue: lambda o: o.title,
-    m.InterestedParty: lambda o: o.name,
-    m.Supplier: lambda o: o.name,
-    m.Asset: lambda o: o.name,
-    m.AISystem: lambda o: o.name,
-    m.Risk: lambda o: o.ref,
-    m.RiskControl: lambda o: f"{o.framework}:{o.ref}",
-    m.SoaEntry: lambda o: f"{o.framework}:{o.ref}",
-    m.SoaVersion: lambda o: f"{o.framework}:v{o.number}",
-    m.CustomFramework: lambda o: o.framework_id,
-    m.User: lambda o: o.email,
-    m.Membership: lambda o: f"user:{o.user_id}",
-    m.ApiToken: lambda o: o.prefix,
+# The human id of a record, where one exists: made from the row's values in memory (a
+# mapping of attribute key to value; a missing key means "not known", and no ref).
+REFS: dict[type, Callable[[Any], Any]] = {
+    m.Organisation: lambda o: o["slug"],
+    m.ScopeItem: lambda o: f"{o['kind']}:{o['name']}",
+    m.ContextIssue: lambda o: o["title"],
+    m.InterestedParty: lambda o: o["name"],
+    m.Supplier: lambda o: o["name"],
+    m.Asset: lambda o: o["name"],
+    m.AISystem: lambda o: o["name"],
+    m.Risk: lambda o: o["ref"],
+    m.RiskControl: lambda o: f"{o['framework']}:{o['ref']}",
+    m.SoaEntry: lambda o: f"{o['framework']}:{o['ref']}",
+    m.SoaVersion: lambda o: f"{o['framework']}:v{o['number']}",
+    m.CustomFramework: lambda o: o["framework_id"],
+    m.User: lambda o: o["email"],
+    m.Membership: lambda o: f"user:{o['user_id']}",
+    m.ApiToken: lambda o: o["prefix"],
+    m.WebSession: lambda o: f"user:{o['user_id']}:{o['method']}",
+    m.OidcProvider: lambda o: o["issuer"],
+    m.UserIdentity: lambda o: f"user:{o['user_id']}",
 }
 
 
@@ -81,104 +91,133 @@ def _loaded(state: Any, key: str) -> Any:
     return None if value is NO_VALUE else value
 
 
+class _Attributes:
+    """An object's attributes as a mapping (loading them if need be), for :data:`REFS`."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self.obj, key)
+
+
 def _item_label(obj: Any) -> Any:
     make = REFS.get(type(obj))
     if make is not None:
-        return make(obj)
+        return make(_Attributes(obj))
     return inspect(obj).identity[0] if inspect(obj).identity else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What describing a mapper's rows needs, worked out once per mapper: the per-row
+    work is then dictionary lookups only."""
+
+    audited: bool
+    table: str
+    columns: tuple[tuple[str, bool], ...]  # (attribute key, sensitive?), audited columns
+    plain: tuple[str, ...]  # the keys of the columns recorded as they are …
+    sensitive: tuple[str, ...]  # … and of those recorded as a digest
+    primary_key: tuple[str, ...]
+    links: tuple[Any, ...]  # many-to-many relationships
+    make_ref: Callable[[Any], Any] | None
+    is_organisation: bool
+
+
+_PLANS: dict[Any, _Plan] = {}
+
+
+def _plan(mapper: Any) -> _Plan:
+    plan = _PLANS.get(mapper)
+    if plan is None:
+        table = str(mapper.local_table.name)  # a plain str: drivers adapt a subclass slowly
+        columns = tuple(
+            (p.key, bool(SENSITIVE.search(p.key)))
+            for p in mapper.column_attrs
+            if p.key not in SKIPPED_FIELDS
+        )
+        plan = _Plan(
+            audited=table not in AUDIT_TABLES,
+            table=table,
+            columns=columns,
+            plain=tuple(key for key, sensitive in columns if not sensitive),
+            sensitive=tuple(key for key, sensitive in columns if sensitive),
+            primary_key=tuple(c.key for c in mapper.primary_key),
+            links=tuple(rel for rel in mapper.relationships if rel.secondary is not None),
+            make_ref=REFS.get(mapper.class_),
+            is_organisation=issubclass(mapper.class_, m.Organisation),
+        )
+        _PLANS[mapper] = plan
+    return plan
+
+
+_UNRESOLVED = object()
+_ORG_SLUGS = "audit_org_slugs"
 
 
 def _org_slug(session: Session, org_id: int | None) -> str | Any | None:
     """The slug when known without a query; else a marker the append resolves in bulk."""
     if org_id is None:
         return None
-    cache = session.info.setdefault("audit_org_slugs", {})
-    if org_id not in cache:
-        # Remember misses too: a batch of a thousand rows of one organisation would
-        # otherwise look it up a thousand times; the append resolves markers in bulk.
-        unresolved = session.info.setdefault("audit_org_unresolved", set())
-        if org_id in unresolved:
-            return _UNRESOLVED
+    cache = session.info.get(_ORG_SLUGS)
+    if cache is None:
+        cache = session.info[_ORG_SLUGS] = {}
+    slug = cache.get(org_id, _UNRESOLVED)
+    if slug is _UNRESOLVED and org_id not in cache:
+        # Remember misses too (as the marker): a batch of a thousand rows of one
+        # organisation would otherwise look it up a thousand times; the append resolves
+        # markers in bulk.
         key = inspect(m.Organisation).identity_key_from_primary_key([org_id])
         org = session.identity_map.get(key)
-        if org is None or "slug" not in inspect(org).dict:
-            unresolved.add(org_id)
-            return _UNRESOLVED
-        cache[org_id] = org.slug
-    return cache[org_id]
+        if org is not None and "slug" in instance_state(org).dict:
+            slug = org.slug
+        cache[org_id] = slug
+    return slug
 
 
-_UNRESOLVED = object()
+# Values written into events as they are; anything else goes through jsonable().
+_NATIVE = frozenset({str, int, bool})
 
 
-_COLUMN_KEYS: dict[Any, list[tuple[str, bool]]] = {}
-
-
-_LINKS: dict[Any, list[Any]] = {}
-
-
-def _link_relationships(mapper: Any) -> list[Any]:
-    """A mapper's many-to-many relationships, worked out once."""
-    found = _LINKS.get(mapper)
-    if found is None:
-        found = [rel for rel in mapper.relationships if rel.secondary is not None]
-        _LINKS[mapper] = found
-    return found
-
-
-def _column_keys(mapper: Any) -> list[tuple[str, bool]]:
-    """(attribute key, sensitive?) of a mapper's audited columns, worked out once."""
-    found = _COLUMN_KEYS.get(mapper)
-    if found is None:
-        found = [
-            (p.key, bool(SENSITIVE.search(p.key)))
-            for p in mapper.column_attrs
-            if p.key not in SKIPPED_FIELDS
-        ]
-        _COLUMN_KEYS[mapper] = found
-    return found
-
-
-def _describe(session: Session, obj: Any, action: str) -> dict[str, Any] | None:
-    state = inspect(obj)
-    mapper = state.mapper
+def _describe(session: Session, state: Any, plan: _Plan, action: str) -> dict[str, Any] | None:
+    values = state.dict  # only values already in memory: loading an expired attribute of
+    # a deleted row fails, and loading any other would cost a query per row
     changes: dict[str, Any] = {}
     if action == "create":
-        values = state.dict
-        for key, sensitive in _column_keys(mapper):
-            value = values.get(key)
-            if value is None:
-                continue
-            if sensitive:
-                value = digest_of(value)
-            elif not isinstance(value, str | int):
-                value = jsonable(value)
-            changes[key] = {"before": None, "after": value}
+        get = values.get
+        for key in plan.plain:
+            value = get(key)
+            if value is not None:
+                if value.__class__ not in _NATIVE:
+                    value = jsonable(value)
+                changes[key] = {"before": None, "after": value}
+        for key in plan.sensitive:
+            value = get(key)
+            if value is not None:
+                changes[key] = {"before": None, "after": digest_of(value)}
     elif action == "delete":
-        for key, _ in _column_keys(mapper):
+        for key, _ in plan.columns:
             value = _loaded(state, key)
             if value is not None:
                 changes[key] = {"before": _value(key, value), "after": None}
     else:
-        for prop in [mapper.attrs[key] for key, _ in _column_keys(mapper)]:
-            hist = state.attrs[prop.key].history
+        attrs = state.attrs
+        befores = session.info.get("audit_befores", {}).get(id(state.obj()), {})
+        for key, _ in plan.columns:
+            hist = attrs[key].history
             if not hist.added and not hist.deleted:
                 continue
-            if hist.deleted:
-                before = hist.deleted[0]
-            else:
-                before = session.info.get("audit_befores", {}).get(id(obj), {}).get(prop.key)
+            before = hist.deleted[0] if hist.deleted else befores.get(key)
             after = hist.added[0] if hist.added else None
             if before == after:
                 continue
-            changes[prop.key] = {
-                "before": _value(prop.key, before),
-                "after": _value(prop.key, after),
-            }
+            changes[key] = {"before": _value(key, before), "after": _value(key, after)}
     # Many-to-many links (risk ↔ assets, AI system ↔ assets) live in association rows the
     # ORM writes itself: record them as a list field of the owning record.
-    if action != "delete":
-        for rel in _link_relationships(mapper):
+    if plan.links and action != "delete":
+        for rel in plan.links:
             hist = state.attrs[rel.key].history
             if not hist.added and not hist.deleted:
                 continue
@@ -189,45 +228,45 @@ def _describe(session: Session, obj: Any, action: str) -> dict[str, Any] | None:
     if not changes and action == "update":
         return None
     if action == "delete":
-        identity = state.identity or ()
+        identity = ",".join(map(str, state.identity or ()))
+    elif len(plan.primary_key) == 1:
+        identity = str(values.get(plan.primary_key[0]))
     else:
-        identity = tuple(state.dict.get(c.key) for c in mapper.primary_key)
-    # Only values already in memory: loading an expired attribute of a deleted row fails.
-    loaded = SimpleNamespace(**state.dict)
-    if isinstance(obj, m.Organisation):
-        org_id = getattr(loaded, "id", None)
-        slug = getattr(loaded, "slug", None)
+        identity = ",".join(str(values.get(key)) for key in plan.primary_key)
+    if plan.is_organisation:
+        org_id = values.get("id")
+        slug = values.get("slug")
         if org_id is not None and slug is not None:
-            session.info.setdefault("audit_org_slugs", {})[org_id] = slug
+            session.info.setdefault(_ORG_SLUGS, {})[org_id] = slug
     else:
-        org_id = getattr(loaded, "org_id", None)
-        slug = _org_slug(session, org_id)
-    make_ref = REFS.get(type(obj))
+        org_id = values.get("org_id")
+        slug = _org_slug(session, org_id) if org_id is not None else None
     ref = None
-    if make_ref is not None:
+    if plan.make_ref is not None:
         try:
-            ref = make_ref(loaded)
-        except AttributeError:
+            ref = plan.make_ref(values)
+        except KeyError:
             ref = None
     described = {
         "action": action,
-        "type": mapper.local_table.name,
-        "id": ",".join(str(v) for v in identity),
+        "type": plan.table,
+        "id": identity,
         "ref": ref,
         "org_id": org_id,
-        "org": slug,
         "changes": changes,
     }
-    if slug is _UNRESOLVED:
-        del described["org"]
-    cascaded = session.info.get("audit_cascades", {}).get(id(obj))
-    if cascaded:
-        described["cascaded"] = cascaded
+    if slug is not _UNRESOLVED:
+        described["org"] = slug
+    cascades = session.info.get("audit_cascades")
+    if cascades:
+        cascaded = cascades.get(id(state.obj()))
+        if cascaded:
+            described["cascaded"] = cascaded
     return described
 
 
 def _audited(obj: Any) -> bool:
-    return inspect(obj).mapper.local_table.name not in AUDIT_TABLES
+    return _plan(instance_state(obj).mapper).audited
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
@@ -277,6 +316,10 @@ def _unknown_befores(session: Session) -> None:
             befores[id(obj)] = dict(zip(keys, row, strict=True))
 
 
+def _by_type_and_id(described: dict[str, Any]) -> tuple[str, str]:
+    return described["type"], described["id"]
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     pending = session.info.setdefault(PENDING, [])
     for objects, action in (
@@ -284,9 +327,15 @@ def _after_flush(session: Session, _context: Any) -> None:
         (session.dirty, "update"),
         (session.deleted, "delete"),
     ):
-        described = [_describe(session, o, action) for o in list(objects) if _audited(o)]
-        found = [d for d in described if d is not None]
-        found.sort(key=lambda d: (d["type"], d["id"]))
+        found = []
+        for obj in list(objects):
+            state = instance_state(obj)
+            plan = _plan(state.mapper)
+            if plan.audited:
+                described = _describe(session, state, plan, action)
+                if described is not None:
+                    found.append(described)
+        found.sort(key=_by_type_and_id)
         pending.extend(found)
     session.info.pop("audit_befores", None)
     session.info.pop("audit_cascades", None)
@@ -308,8 +357,7 @@ def _forget(session: Session, *_args: Any) -> None:
     session.info.pop(PENDING, None)
     session.info.pop("audit_cascades", None)
     session.info.pop("audit_befores", None)
-    session.info.pop("audit_org_slugs", None)
-    session.info.pop("audit_org_unresolved", None)
+    session.info.pop(_ORG_SLUGS, None)
 
 
 def _transaction_started(session: Session, transaction: Any) -> None:
@@ -382,19 +430,52 @@ def record_event(
 _HEAD_COLUMNS = "size, frontier FROM audit_head WHERE id = 1"
 _EVENT_INSERT = (
     "INSERT INTO audit_event (seq, recorded_at, org_id, org_slug, actor, action, object_type,"
-    " object_id, object_ref, request_id, body) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p},"
-    " {p}, {p}, {p})"
+    " object_id, object_ref, request_id, body) VALUES "
 )
-_NODE_INSERT = "INSERT INTO audit_node (level, idx, hash) VALUES ({p}, {p}, {p})"
+_EVENT_WIDTH = 11
+_NODE_INSERT = "INSERT INTO audit_node (level, idx, hash) VALUES "
+_NODE_WIDTH = 3
 _HEAD_UPDATE = (
     "UPDATE audit_head SET size = {p}, frontier = {p}, updated_at = {p} WHERE id = 1 AND size = {p}"
 )
+# Rows per INSERT statement on SQLite. Multi-row VALUES beat executemany's row-by-row
+# steps by a quarter of the write time of a batch; past a few hundred rows it no longer
+# matters, and SQLite caps the parameters of one statement (999 before 3.32).
+_ROWS_PER_INSERT = 500
 
 
 def _sql(connection: Connection, template: str) -> str:
     # Plain driver SQL: appends run once per commit, and building SQLAlchemy statements
     # each time cost more than the inserts themselves.
-    return template.format(p="?" if connection.dialect.paramstyle == "qmark" else "%s")
+    return template.format(p=_placeholder(connection))
+
+
+def _placeholder(connection: Connection) -> str:
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+@functools.lru_cache(maxsize=64)
+def _values_sql(head: str, placeholder: str, width: int, count: int) -> str:
+    row = "(" + ", ".join([placeholder] * width) + ")"
+    return head + ", ".join([row] * count)
+
+
+def _insert_rows(connection: Connection, head: str, width: int, values: list[Any]) -> None:
+    """Rows of ``width`` values, given one after the other in ``values``, through
+    ``head`` (an ``INSERT … VALUES`` prefix)."""
+    placeholder = _placeholder(connection)
+    if connection.dialect.name != "sqlite":
+        # psycopg pipelines an executemany of one prepared statement; long VALUES
+        # lists measured no faster there.
+        rows = list(zip(*[iter(values)] * width, strict=True))
+        connection.exec_driver_sql(_values_sql(head, placeholder, width, 1), rows)
+        return
+    driver = connection.connection.driver_connection
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    step = max(1, min(_ROWS_PER_INSERT, limit // width)) * width
+    for start in range(0, len(values), step):
+        part = tuple(values[start : start + step])
+        connection.exec_driver_sql(_values_sql(head, placeholder, width, len(part) // width), part)
 
 
 def _db_time(connection: Connection, when: dt.datetime) -> Any:
@@ -410,33 +491,86 @@ def _lock_head(connection: Connection) -> tuple[int, list[bytes]]:
 
 
 def _resolve_slugs(connection: Connection, described: list[dict[str, Any]]) -> None:
-    wanted = {d["org_id"] for d in described if "org" not in d and d.get("org_id") is not None}
+    wanted = sorted(
+        {d["org_id"] for d in described if "org" not in d and d.get("org_id") is not None}
+    )
     found: dict[int, str] = {}
     if wanted:
-        found = dict(
-            connection.execute(
-                select(m.Organisation.id, m.Organisation.slug).where(m.Organisation.id.in_(wanted))
-            ).all()
-        )
+        # Driver SQL: the SQLAlchemy statement cost more than the query, once per commit.
+        terms = ", ".join([_placeholder(connection)] * len(wanted))
+        sql = f"SELECT id, slug FROM {m.Organisation.__tablename__} WHERE id IN ({terms})"  # noqa: S608
+        found = dict(connection.exec_driver_sql(sql, tuple(wanted)).all())
     for d in described:
         if "org" not in d:
             d["org"] = found.get(d.get("org_id"))  # type: ignore[arg-type]
 
 
-def _event_row(body: dict[str, Any], data: bytes, when: Any) -> tuple[Any, ...]:
-    return (
-        body["seq"],
-        when,
-        body.get("org_id"),
-        body.get("org"),
-        body["actor"],
-        body["action"],
-        body["type"],
-        body["id"],
-        body.get("ref"),
-        body["request_id"],
-        data,
-    )
+class _Rows:
+    """The rows an append writes, as flat lists of column values (the form multi-row
+    INSERTs take): events, and the tree nodes the append completes, level by level."""
+
+    __slots__ = ("events", "levels")
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []  # _EVENT_WIDTH values an event
+        self.levels: list[list[Any]] = [[]]  # per level: (level, index, hash) a node
+
+    def add(
+        self,
+        bodies: Iterable[dict[str, Any]],
+        size: int,
+        frontier: list[bytes],
+        common: dict[str, Any],
+        when: Any,
+    ) -> int:
+        """Number, serialise and hash ``bodies`` (updated in place with ``common`` and
+        their ``seq``) in one pass; returns the new tree size.
+
+        The tree step is :func:`merkle.append_leaf` written out (no call and no list per
+        event). The nodes of each level come in index order, and are written level by
+        level, so the primary key index takes them in order.
+        """
+        events, levels = self.events, self.levels
+        leaves = levels[0]
+        sha256 = hashlib.sha256
+        for body in bodies:
+            body.update(common)
+            body["seq"] = size
+            data = canonical_bytes(body)
+            h = sha256(b"\x00" + data).digest()
+            leaves += (0, size, h)
+            level, index = 0, size
+            while index & 1:
+                h = sha256(b"\x01" + frontier.pop() + h).digest()
+                level += 1
+                index >>= 1
+                if level < len(levels):
+                    levels[level] += (level, index, h)
+                else:
+                    levels.append([level, index, h])
+            frontier.append(h)
+            events += (
+                size,
+                when,
+                body.get("org_id"),
+                body.get("org"),
+                body["actor"],
+                body["action"],
+                body["type"],
+                body["id"],
+                body.get("ref"),
+                body["request_id"],
+                data,
+            )
+            size += 1
+        return size
+
+    def write(self, connection: Connection) -> None:
+        if self.events:
+            _insert_rows(connection, _EVENT_INSERT, _EVENT_WIDTH, self.events)
+            nodes = list(itertools.chain.from_iterable(self.levels))
+            _insert_rows(connection, _NODE_INSERT, _NODE_WIDTH, nodes)
+        self.events, self.levels = [], [[]]
 
 
 def append(
@@ -447,44 +581,31 @@ def append(
     request_id: str,
     when: dt.datetime | None = None,
 ) -> tuple[int, int]:
-    """Append events; returns (first sequence number, new tree size)."""
+    """Append events; returns (first sequence number, new tree size).
+
+    The descriptions become the event bodies (updated in place).
+    """
     when = when or utcnow()
-    stamp = when.isoformat(timespec="microseconds") + "Z"
+    common = {
+        "v": EVENT_VERSION,
+        "time": when.isoformat(timespec="microseconds") + "Z",
+        "actor": actor,
+        "request_id": request_id,
+    }
     stored_when = _db_time(connection, when)
     _resolve_slugs(connection, described)
     size, frontier = _lock_head(connection)
     first = size
-    events, nodes = [], []
-    leaf_hash, append_leaf = merkle.leaf_hash, merkle.append_leaf
-    for item in described:
-        body = {
-            "v": EVENT_VERSION,
-            "seq": size,
-            "time": stamp,
-            "actor": actor,
-            "request_id": request_id,
-            **item,
-        }
-        data = canonical_bytes(body)
-        nodes.extend(append_leaf(frontier, size, leaf_hash(data)))
-        events.append(_event_row(body, data, stored_when))
-        size += 1
-    _store(connection, events, nodes, first, size, frontier, stored_when)
+    rows = _Rows()
+    size = rows.add(described, size, frontier, common, stored_when)
+    rows.write(connection)
+    _move_head(connection, first, size, frontier, stored_when)
     return first, size
 
 
-def _store(
-    connection: Connection,
-    events: list[tuple[Any, ...]],
-    nodes: list[tuple[int, int, bytes]],
-    old_size: int,
-    size: int,
-    frontier: list[bytes],
-    when: Any,
+def _move_head(
+    connection: Connection, old_size: int, size: int, frontier: list[bytes], when: Any
 ) -> None:
-    if events:
-        connection.exec_driver_sql(_sql(connection, _EVENT_INSERT), events)
-        connection.exec_driver_sql(_sql(connection, _NODE_INSERT), nodes)
     moved = connection.exec_driver_sql(
         _sql(connection, _HEAD_UPDATE), (size, merkle.pack(frontier), when, old_size)
     )
@@ -493,25 +614,26 @@ def _store(
 
 
 def bulk_append_bodies(
-    connection: Connection, bodies: Iterator[dict[str, Any]], chunk: int = 20000
+    connection: Connection, bodies: Iterable[dict[str, Any]], chunk: int = 20000
 ) -> int:
-    """Append ready event bodies fast (benchmarks, imports): same bytes, same tree."""
+    """Append ready event bodies fast (benchmarks, imports): same bytes, same tree.
+
+    Each body gets its ``seq``; the caller's dictionaries are left as they are.
+    """
     size, frontier = _lock_head(connection)
     start = size
     when = _db_time(connection, utcnow())
-    events: list[tuple[Any, ...]] = []
-    nodes: list[tuple[int, int, bytes]] = []
+    rows = _Rows()
+    batch: list[dict[str, Any]] = []
     for body in bodies:
-        body = {**body, "seq": size}
-        data = canonical_bytes(body)
-        nodes.extend(merkle.append_leaf(frontier, size, merkle.leaf_hash(data)))
-        events.append(_event_row(body, data, when))
-        size += 1
-        if len(events) >= chunk:
-            connection.exec_driver_sql(_sql(connection, _EVENT_INSERT), events)
-            connection.exec_driver_sql(_sql(connection, _NODE_INSERT), nodes)
-            events, nodes = [], []
-    _store(connection, events, nodes, start, size, frontier, when)
+        batch.append(dict(body))
+        if len(batch) >= chunk:
+            size = rows.add(batch, size, frontier, {}, when)
+            rows.write(connection)
+            batch = []
+    size = rows.add(batch, size, frontier, {}, when)
+    rows.write(connection)
+    _move_head(connection, start, size, frontier, when)
     return size
 
 
@@ -617,6 +739,75 @@ class Verification:
         return self.problem is None
 
 
+class _StoredTree:
+    """The stored interior nodes, read as verification reaches them: per level in index
+    order, ``chunk`` nodes a query, so memory stays small at any size. Plain DBAPI
+    fetches: a million SQLAlchemy rows cost more than the query."""
+
+    def __init__(self, connection: Connection, chunk: int = 8192) -> None:
+        self.connection = connection
+        self.chunk = chunk
+        self.sql = _sql(
+            connection,
+            "SELECT idx, hash FROM audit_node WHERE level = {p} AND idx >= {p} AND idx < {p}",
+        )
+        self.read: dict[int, tuple[int, dict[int, bytes]]] = {}  # level: (end, hashes)
+
+    def get(self, level: int, index: int) -> bytes | None:
+        read = self.read.get(level)
+        if read is None or index >= read[0]:
+            end = index + self.chunk
+            cursor = self.connection.connection.cursor()  # in the connection's transaction
+            try:
+                cursor.execute(self.sql, (level, index, end))
+                hashes = {i: bytes(h) for i, h in cursor.fetchall()}
+            finally:
+                cursor.close()
+            read = self.read[level] = (end, hashes)
+        return read[1].get(index)
+
+
+def _column_problem(row: Any, body: dict[str, Any]) -> str | None:
+    for offset, (column, key) in enumerate(EVENT_COLUMNS, start=3):
+        value = row[offset]
+        if value != body.get(key) and not (column == "object_id" and str(body.get(key)) == value):
+            return f"column {column} does not match its body (edited)"
+    return None
+
+
+def _node_problem(level: int, index: int, stored: bytes | None) -> str:
+    first, last = index << level, ((index + 1) << level) - 1
+    node = f"the stored tree node at level {level}, index {index} (events {first}-{last})"
+    if stored is None:
+        return f"{node} is missing"
+    return f"{node} does not match the events (edited)"
+
+
+def _extra_node(connection: Connection, size: int) -> tuple[int, int] | None:
+    """A stored node outside the tree of ``size`` leaves, if any.
+
+    Verification has found every node of that tree (level ``l`` holds indexes below
+    ``size >> l``) and the primary key makes them unique, so one count tells whether
+    there is anything else; only then are the levels searched for it.
+    """
+    expected = sum(size >> level for level in range(size.bit_length()))
+    count = connection.exec_driver_sql("SELECT count(*) FROM audit_node").scalar()
+    if count == expected:
+        return None
+    levels = connection.exec_driver_sql("SELECT DISTINCT level FROM audit_node").scalars()
+    outside = _sql(
+        connection,
+        "SELECT min(idx) FROM audit_node WHERE level = {p} AND (idx < 0 OR idx >= {p})",
+    )
+    for level in sorted(int(level) for level in levels):
+        found = connection.exec_driver_sql(
+            outside, (level, size >> level if level >= 0 else 0)
+        ).scalar()
+        if found is not None:
+            return level, int(found)
+    return None  # pragma: no cover - the count said otherwise
+
+
 def verify_log(
     connection: Connection, verifier: Verifier | None, held: list[Checkpoint] | None = None
 ) -> Verification:
@@ -647,43 +838,63 @@ def verify_log(
         .outerjoin(node, (node.level == 0) & (node.idx == ev.seq))
         .order_by(ev.seq)
     )
-    leaf_hash, append_leaf, loads = merkle.leaf_hash, merkle.append_leaf, orjson.loads
+    loads, sha256 = orjson.loads, hashlib.sha256
+    copies = operator.itemgetter(*(key for _, key in EVENT_COLUMNS))
+    tree = _StoredTree(connection)
     result_rows = connection.execution_options(stream_results=True, yield_per=10000).execute(query)
-    for row in result_rows:
-        seq = row[0]
-        if seq != size:
-            result.problem = (
-                f"event {size} is missing (the next stored event is {seq})"
-                if seq > size
-                else f"event {seq} appears out of order"
-            )
-            return result
-        data = bytes(row[1])
-        try:
-            body = loads(data)
-        except orjson.JSONDecodeError:
-            result.problem = f"event {seq}: its body is not valid JSON (edited)"
-            return result
-        if body.get("seq") != seq:
-            result.problem = (
-                f"event {seq}: its body says sequence {body.get('seq')} (reordered or rewritten)"
-            )
-            return result
-        for offset, (column, key) in enumerate(EVENT_COLUMNS, start=3):
-            value = row[offset]
-            if value != body.get(key) and not (
-                column == "object_id" and str(body.get(key)) == value
-            ):
-                result.problem = f"event {seq}: column {column} does not match its body (edited)"
+    for rows in result_rows.partitions():
+        for row in rows:
+            seq = row[0]
+            if seq != size:
+                result.problem = (
+                    f"event {size} is missing (the next stored event is {seq})"
+                    if seq > size
+                    else f"event {seq} appears out of order"
+                )
                 return result
-        leaf = leaf_hash(data)
-        if row[2] is not None and bytes(row[2]) != leaf:
-            result.problem = f"event {seq}: its hash does not match the stored tree (edited)"
-            return result
-        append_leaf(frontier, size, leaf)
-        size += 1
-        if size in wanted:
-            roots[size] = merkle.root_of(frontier)
+            data = bytes(row[1])
+            try:
+                body = loads(data)
+            except orjson.JSONDecodeError:
+                result.problem = f"event {seq}: its body is not valid JSON (edited)"
+                return result
+            if body.get("seq") != seq:
+                result.problem = (
+                    f"event {seq}: its body says sequence {body.get('seq')}"
+                    " (reordered or rewritten)"
+                )
+                return result
+            try:
+                copied = row[3:] == copies(body)
+            except KeyError:
+                copied = False
+            if not copied:
+                problem = _column_problem(row, body)
+                if problem is not None:
+                    result.problem = f"event {seq}: {problem}"
+                    return result
+            # The tree step of merkle.append_leaf, written out so that every stored node
+            # it completes is compared with the recomputed one on the way.
+            h = sha256(b"\x00" + data).digest()
+            if row[2] is None:
+                result.problem = f"event {seq}: its leaf hash is missing from the stored tree"
+                return result
+            if row[2] != h:
+                result.problem = f"event {seq}: its hash does not match the stored tree (edited)"
+                return result
+            level, index = 0, size
+            while index & 1:
+                h = sha256(b"\x01" + frontier.pop() + h).digest()
+                level += 1
+                index >>= 1
+                stored_node = tree.get(level, index)
+                if stored_node != h:
+                    result.problem = _node_problem(level, index, stored_node)
+                    return result
+            frontier.append(h)
+            size += 1
+            if size in wanted:
+                roots[size] = merkle.root_of(frontier)
     result.events = size
     result.root = merkle.root_of(frontier)
     head_size, head_root = tree_head(connection)
@@ -699,6 +910,13 @@ def verify_log(
         return result
     if head_root != result.root:
         result.problem = "the recorded tree head does not match the events (rewritten)"
+        return result
+    extra = _extra_node(connection, size)
+    if extra is not None:
+        result.problem = (
+            f"the stored tree holds a node no event accounts for (level {extra[0]}, "
+            f"index {extra[1]}): added outside the log"
+        )
         return result
     for checkpoint_id, tree_size, note in stored:
         label = f"checkpoint #{checkpoint_id} (size {tree_size})"

@@ -53,6 +53,11 @@ def _refuse_nul_characters(conn, cursor, statement, parameters, context, execute
     refusing them everywhere keeps both backends alike and turns the error into bad input
     that names the field.
     """
+    # One statement can reach the cursor many times with the same parameters (the ORM
+    # inserts rows one by one on SQLite): look at them once, not once per row.
+    if context is None or getattr(context, "_annexa_nul_checked", False):
+        return
+    context._annexa_nul_checked = True
     compiled = getattr(context, "compiled_parameters", None) or ()
     for params in compiled:
         for key, value in params.items():
