@@ -153,7 +153,7 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
 ) -> None:
-    """Serve the REST API (and, later, the web UI) over the same services as the CLI."""
+    """Serve the web UI and the REST API (/api/v1) over the same services as the CLI."""
     from annexa.cli.serve import serve
 
     serve(ctx, host, port)
