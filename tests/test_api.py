@@ -253,3 +253,15 @@ def test_audit_events_carry_the_api_user(api: Api) -> None:
     )
     # no signing key in this test's environment: checkpoint and proof say so plainly
     assert api.get("auditor", f"{A}/audit/checkpoint").status_code == 404
+
+
+def test_numbers_beyond_the_database_are_bad_input_not_server_errors(api: Api) -> None:
+    huge = 2**63
+    for path in (
+        f"{A}/risks?offset={huge}",
+        f"{A}/soa?version={huge}",
+        f"{A}/audit/proof?index={huge}",
+    ):
+        response = api.get("admin", path)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"]["code"] == "invalid_input"

@@ -206,6 +206,7 @@ Manager = Annotated[OrgContext, allow(Permission.MANAGE)]
 
 
 MAX_LIMIT = 500
+MAX_OFFSET = 2**31 - 1  # beyond any list; larger numbers fit no database integer
 
 
 @dataclass
@@ -217,7 +218,7 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most 500.")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     sort: Annotated[
         str | None,
         Query(max_length=64, description="A field to sort by; prefix with - for descending."),

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from annexa.errors import AnnexaError
@@ -109,6 +110,25 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
 
 
+async def data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (a number beyond its integers, say): the caller's
+    input, not a server fault. Parameters bound here are validated first; this is the net."""
+    log.warning(
+        "database refused a value on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(getattr(exc, "orig", exc)).__name__,
+    )
+    return JSONResponse(
+        error_body(
+            "invalid_input",
+            "a value is out of range for the database — fix: use a smaller number or shorter text",
+        ),
+        status_code=422,
+        headers=_headers(request),
+    )
+
+
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     """Anything unexpected: logged here with its traceback, never sent to the client."""
     request_id = getattr(request.state, "request_id", None)
@@ -130,4 +150,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AnnexaError, annexa_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(Exception, internal_error)
