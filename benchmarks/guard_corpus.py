@@ -5,6 +5,7 @@ with hard negatives (order numbers, timestamps, UUIDs, versions, hashes, phone-l
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import ipaddress
 import json
@@ -14,7 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from stdnum import iban as std_iban
-from stdnum import luhn
+from stdnum import luhn, verhoeff
+from stdnum.in_ import aadhaar
 
 Span = tuple[int, int, str]
 
@@ -114,6 +116,55 @@ def _rand(rng: random.Random, n: int, alphabet: str = string.ascii_letters + str
             return s
 
 
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def _github(rng: random.Random) -> str:
+    """Half real-format tokens (30 random characters and their CRC32 in base62), half
+    token-shaped strings without a valid checksum (examples, fakes)."""
+    body = _rand(rng, 30)
+    if rng.random() < 0.5:
+        return "ghp_" + body + _rand(rng, 6)
+    crc, check = binascii.crc32(body.encode()), ""
+    for _ in range(6):
+        crc, digit = divmod(crc, 62)
+        check = _BASE62[digit] + check
+    return "ghp_" + body + check
+
+
+def _aadhaar(rng: random.Random) -> str:
+    while True:
+        body = str(rng.randint(2, 9)) + "".join(rng.choice(string.digits) for _ in range(10))
+        number = body + verhoeff.calc_check_digit(body)
+        if aadhaar.is_valid(number):
+            break
+    return number if rng.random() < 0.3 else " ".join(number[i : i + 4] for i in (0, 4, 8))
+
+
+def _nhs(rng: random.Random) -> str:
+    while True:
+        body = "".join(rng.choice(string.digits) for _ in range(9))
+        check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(body)) % 11
+        check = 0 if check == 11 else check
+        if check != 10 and len(set(body)) > 1:
+            break
+    number = body + str(check)
+    return number if rng.random() < 0.3 else f"{number[:3]} {number[3:6]} {number[6:]}"
+
+
+def _nino(rng: random.Random) -> str:
+    first, second = "ABCEGHJKLMNOPRSTWXYZ", "ABCEGHJKLMNPRSTWXYZ"
+    while True:
+        prefix = rng.choice(first) + rng.choice(second)
+        if prefix not in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ"):
+            break
+    digits = "".join(rng.choice(string.digits) for _ in range(6))
+    suffix = rng.choice("ABCD")
+    if rng.random() < 0.5:
+        return prefix + digits + suffix
+    return f"{prefix} {digits[:2]} {digits[2:4]} {digits[4:]} {suffix}"
+
+
 def _jwt(rng: random.Random) -> str:
     def enc(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
@@ -144,10 +195,13 @@ ENTITIES = {
         lambda r: "AKIA" + "".join(r.choice(string.ascii_uppercase + "234567") for _ in range(16)),
         "key id {v}",
     ),
-    "GITHUB_TOKEN": (lambda r: "ghp_" + _rand(r, 36), "token {v}"),
+    "GITHUB_TOKEN": (_github, "token {v}"),
     "OPENAI_API_KEY": (lambda r: "sk-proj-" + _rand(r, 48), "OPENAI_API_KEY={v}"),
     "JWT": (_jwt, "Authorization: Bearer {v}"),
     "STRIPE_KEY": (lambda r: "sk_live_" + _rand(r, 24), "stripe {v}"),
+    "IN_AADHAAR": (_aadhaar, "aadhaar {v}"),
+    "UK_NHS": (_nhs, "NHS number {v}"),
+    "UK_NINO": (_nino, "NI number {v}"),
 }
 
 PROSE = [

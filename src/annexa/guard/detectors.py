@@ -8,9 +8,63 @@ mark the sensitive part with a named group ``v``; the finding then covers only t
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from annexa.guard import validators as v
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Where a detector's acceptable candidates can lie: the maximal runs of ``chars`` (every
+    byte its pattern can consume; with ``non_ascii`` every byte over 0x7F too) that hold a
+    match of ``feature``, a Python bytes pattern that only consumes run bytes and never
+    backtracks far. Every candidate the validator can accept must contain a match of it:
+    the others are ones it rejects.
+
+    A match of the pattern never crosses a byte outside ``chars``, so inside a run it is
+    found exactly as by a scan of the whole text (see ``engine._candidates``).
+    """
+
+    chars: bytes
+    feature: bytes
+    non_ascii: bool = False
+    table: bytes = field(init=False, repr=False, compare=False)
+    search: Callable = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table = bytearray(256)
+        for byte in self.chars:
+            table[byte] = 1
+        if self.non_ascii:
+            table[0x80:] = b"\1" * 128
+        object.__setattr__(self, "table", bytes(table))
+        object.__setattr__(self, "search", re.compile(self.feature).search)
+
+    def find(self, data: bytes) -> list[tuple[int, int]]:
+        """The (start, end) byte spans of the runs with the feature, in order."""
+        match = self.search(data)
+        if match is None:
+            return []
+        mask = data.translate(self.table)  # 1 for run bytes, 0 for the others
+        size = len(data)
+        out = []
+        while match is not None:
+            start = mask.rfind(b"\0", 0, match.start()) + 1
+            end = mask.find(b"\0", match.end())
+            if end < 0:
+                end = size
+            out.append((start, end))
+            match = self.search(data, end)
+        return out
+
+    def holds(self, data: bytes, start: int, end: int) -> bool:
+        """Whether ``data[start:end]`` (part of a run) still has the feature."""
+        return self.search(data, start, end) is not None
+
+
+_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass(frozen=True)
@@ -26,6 +80,20 @@ class Detector:
     prefix_closed: bool = False  # a partial match is still a match (long entities)
     case_insensitive: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    # The only runs of text where a candidate the validator can accept may lie (see Runs):
+    # the engine then runs ``pattern`` inside them only.
+    runs: Runs | None = None
+    # A cheap upper bound on the score ``validator`` can give a candidate (``None``: no
+    # bound), for candidates it never trims: when even that plus the context boost, or
+    # that alone with no context word near, stays under the threshold, the engine skips
+    # the (costly) validator, whose finding would be dropped anyway.
+    ceiling: v.Validator | None = None
+    # False: not in the Hyperscan gate, whose database it would slow down (case-insensitive
+    # letter classes in UTF-8 mode); its RE2 pass, quick for such a pattern, always runs.
+    gated: bool = True
+    # A cheap test of a candidate's text, False only where the validator rejects it
+    # whatever its neighbours: the engine then drops it before any other bookkeeping.
+    keep: Callable[[str], bool] | None = None
 
 
 CONTEXT_BOOST = 0.35
@@ -47,6 +115,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.email,
             context=("email", "e-mail", "mail", "contact"),
             max_length=254,
+            # runs of the characters an address is made of that contain an "@"
+            runs=Runs(_ALNUM + b"._%+-@", rb"@"),
         ),
         d(
             "phone",
@@ -56,6 +126,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.make_phone_validator(phone_regions),
             context=_PHONE_CTX,
             max_length=32,
+            keep=v.phone_keep,
+            ceiling=v.phone_ceiling,
         ),
         d(
             "url",
@@ -92,6 +164,10 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="internal",
             context=("ip", "ipv6", "address", "host"),
             max_length=64,
+            # runs of address characters (under (?i) RE2 folds in the Kelvin sign and the
+            # long s: every non-ASCII byte counts) with "::" or 6+ colons (the validator's
+            # minimum); the feature cannot backtrack beyond the next six colons
+            runs=Runs(_ALNUM + b".%:", rb"::|:(?:[0-9A-Za-z.%\x80-\xff]*:){5}", non_ascii=True),
         ),
         d(
             "mac",
@@ -175,6 +251,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("nhs", "health", "patient", "hospital"),
             max_length=12,
+            ceiling=v.at_most(0.4),
         ),
         d(
             "de_tax_id",
@@ -184,6 +261,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("steuer", "idnr", "steuer-id", "steueridentifikationsnummer", "tax id"),
             max_length=14,
+            ceiling=v.at_most(0.4),
         ),
         d(
             "fr_nir",
@@ -220,6 +298,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("codice fiscale", "cf", "fiscale"),
             max_length=16,
+            gated=False,  # half of Hyperscan's work; its RE2 pass costs a fifth of that
         ),
         d(
             "nl_bsn",
@@ -229,6 +308,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("bsn", "burgerservicenummer", "sofinummer"),
             max_length=11,
+            ceiling=v.at_most(0.3),
         ),
         d(
             "in_aadhaar",
@@ -238,6 +318,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("aadhaar", "aadhar", "uidai", "uid"),
             max_length=14,
+            ceiling=v.at_most(0.45),
         ),
         d(
             "in_pan",
@@ -305,7 +386,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             "github_token",
             "GITHUB_TOKEN",
             r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
-            v.token_body(3.0),
+            v.github_token,
             classification="secret",
             max_length=255,
         ),
@@ -378,5 +459,6 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=_SECRET_CTX,
             max_length=64,
             prefix_closed=True,
+            keep=v.high_entropy_keep,
         ),
     ]

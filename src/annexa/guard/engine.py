@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import ahocorasick
@@ -32,13 +32,20 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from annexa.guard import operators
 from annexa.guard.detectors import CONTEXT_BOOST, Detector, builtin_detectors
-from annexa.guard.findings import Blocked, Finding, GuardError, RedactResult, ScanError, ScanResult
+from annexa.guard.findings import (
+    Blocked,
+    Finding,
+    GuardError,
+    RedactResult,
+    ScanError,
+    ScanResult,
+    make_finding,
+)
 from annexa.guard.operators import RedactionState
 from annexa.guard.policy import Policy
 from annexa.guard.vault import PLACEHOLDER_MAX, Vault
 
 _WORDCHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_NONWORD = str.maketrans({ch: " " for ch in "\t\n\r.,;:!?()[]{}<>\"'`/\\|=+*&^%$@~-_"})
 CONTEXT_BEFORE = 48
 CONTEXT_AFTER = 16
 _RE2_MAX_MEM = 256 << 20
@@ -151,22 +158,26 @@ class _HyperscanGate:
     """Which detectors match anywhere, for valid UTF-8 text, in one Hyperscan block scan.
 
     Detectors whose pattern Hyperscan cannot take (see :func:`_hs_pattern`, or a compile
-    error) are checked by a small residual ``re2.Set``. Scratch space is per thread.
+    error) are checked by a small residual ``re2.Set``; ``ungated`` ones (patterns that
+    Hyperscan runs slowly and RE2 quickly) are always reported. Scratch space is per thread.
     """
 
-    def __init__(self, patterns: list[str]):
+    def __init__(self, patterns: list[str], ungated: tuple[int, ...] = ()):
         assert hyperscan is not None
         flags = (
             hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_ALLOWEMPTY
         )
-        translated = [_hs_pattern(p) for p in patterns]
+        self.ungated = list(ungated)
+        translated = [None if i in ungated else _hs_pattern(p) for i, p in enumerate(patterns)]
         ids = [i for i, t in enumerate(translated) if t is not None]
         self.db = self._compile(translated, ids, flags)
         if self.db is None:  # find the patterns that do not compile on their own
             ids = [i for i in ids if self._compile(translated, [i], flags) is not None]
             self.db = self._compile(translated, ids, flags) if ids else None
         in_db = set(ids)
-        self.residual_ids = [i for i in range(len(patterns)) if i not in in_db]
+        self.residual_ids = [
+            i for i in range(len(patterns)) if i not in in_db and i not in self.ungated
+        ]
         self.residual = None
         self.residual_regexes = []
         if self.residual_ids:
@@ -195,7 +206,7 @@ class _HyperscanGate:
 
     def match(self, data: bytes) -> list[int]:
         """Indices of the detectors that may match; raises on any Hyperscan error."""
-        hits: list[int] = []
+        hits = self.ungated.copy()
         if self.db is not None:
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
@@ -226,6 +237,8 @@ class _Compiled:
         self.regexes = []
         self.value_group: list[int | None] = []
         self.generic = [det.name in _GENERIC for det in detectors]
+        self.untrimmed = [det.name in _UNTRIMMED for det in detectors]
+        self.keep = [det.keep for det in detectors]
         options = _options()
         # The re2.Set gate: the fallback without Hyperscan or for text that is not valid
         # UTF-8 (lone surrogates, passed through with "surrogatepass").
@@ -239,27 +252,33 @@ class _Compiled:
         self.set.Compile()
         # The C++ matcher behind each pattern: one call per match, no wrapper objects.
         self.matchers = [regex._regexp for regex in self.regexes]
+        # Where a detector says its acceptable candidates can lie (see detectors.Runs).
+        self.runs = [det.runs for det in detectors]
         self.hs: _HyperscanGate | None = None
         if use_hyperscan and hyperscan is not None:
             try:
-                self.hs = _hyperscan_gate(tuple(det.pattern for det in detectors))
+                self.hs = _hyperscan_gate(
+                    tuple(det.pattern for det in detectors),
+                    tuple(i for i, det in enumerate(detectors) if not det.gated),
+                )
             except Exception:  # pragma: no cover - a broken install: keep the re2.Set gate
                 self.hs = None
 
 
-_GATES: dict[tuple[str, ...], _HyperscanGate] = {}
+_GATES: dict[tuple[tuple[str, ...], tuple[int, ...]], _HyperscanGate] = {}
 _GATES_LOCK = threading.Lock()
 
 
-def _hyperscan_gate(patterns: tuple[str, ...]) -> _HyperscanGate:
+def _hyperscan_gate(patterns: tuple[str, ...], ungated: tuple[int, ...] = ()) -> _HyperscanGate:
     """One compiled database per pattern list (compiling takes ~0.5 s; guards share it:
     the database is read-only and each thread has its own scratch)."""
+    key = (patterns, ungated)
     with _GATES_LOCK:
-        gate = _GATES.get(patterns)
+        gate = _GATES.get(key)
         if gate is None:
             if len(_GATES) >= 16:
                 _GATES.pop(next(iter(_GATES)))
-            gate = _GATES[patterns] = _HyperscanGate(list(patterns))
+            gate = _GATES[key] = _HyperscanGate(list(patterns), ungated)
         return gate
 
 
@@ -298,29 +317,35 @@ class _Terms:
         return out
 
 
-_LEAD = re.compile(rb"[\xc0-\xff]")  # UTF-8 lead bytes of multi-byte characters
+_ASCII = bytes(range(128))
 
 
-def _char_mapper(data: bytes) -> Callable[[int], int]:
-    """Map UTF-8 byte offsets (on character boundaries) to str offsets.
+def _char_shifts(data: bytes) -> tuple[list[int], list[int]]:
+    """Lead byte positions of multi-byte UTF-8 characters, and before each position (and
+    after the last: ``shifts[-1]``) how many continuation bytes the text has so far.
 
-    One C-speed pass finds the lead bytes of multi-byte characters; an offset then maps by
-    bisecting the cumulative count of continuation bytes before it.
+    A byte offset ``b`` on a character boundary is the str offset
+    ``b - shifts[bisect_left(positions, b)]``. The lead bytes present are read off the
+    non-ASCII bytes (one C-speed pass), then found with ``bytes.find``.
     """
-    positions: list[int] = []
-    cumulative: list[int] = []
-    extra = 0
-    for match in _LEAD.finditer(data):
-        lead = data[match.start()]
-        extra += 1 if lead < 0xE0 else 2 if lead < 0xF0 else 3
-        positions.append(match.start())
-        cumulative.append(extra)
-
-    def to_char(offset: int) -> int:
-        i = bisect.bisect_left(positions, offset)
-        return offset - (cumulative[i - 1] if i else 0)
-
-    return to_char
+    leads = sorted(b for b in set(data.translate(None, _ASCII)) if b >= 0xC0)
+    found: list[tuple[int, int]] = []
+    for lead in leads:
+        extra = 1 if lead < 0xE0 else 2 if lead < 0xF0 else 3
+        byte = bytes((lead,))
+        pos = data.find(byte)
+        while pos >= 0:
+            found.append((pos, extra))
+            pos = data.find(byte, pos + extra + 1)
+    if len(leads) > 1:
+        found.sort()
+    positions = [pos for pos, _ in found]
+    shifts = [0]
+    total = 0
+    for _, extra in found:
+        total += extra
+        shifts.append(total)
+    return positions, shifts
 
 
 _WARM_TEXT = (
@@ -411,8 +436,17 @@ class Guard:
         detectors = self._compiled.detectors
         return [Candidate(detectors[i], s, e, r) for i, s, e, r in self._candidates(text)]
 
-    def _candidates(self, text: str) -> list[tuple[int, int, int, int]]:
-        """(detector index, start, end, raw end) in str offsets, detector by detector."""
+    def _candidates(self, text: str, *, runs: bool = True) -> list[tuple[int, int, int, int]]:
+        """(detector index, start, end, raw end) in str offsets, detector by detector.
+
+        A detector with ``runs`` (IPv6, email) is matched only inside the runs of text where
+        its feature matches: every match of the detector lies inside one maximal run of the
+        characters it can consume, so inside a run it finds what a scan of the whole text
+        finds there; every candidate its validator can accept contains a match of the
+        feature ("::" or 6 colons, "@"), so the runs without one, and the rest of a run
+        where it no longer matches, hold only candidates it rejects. ``runs=False`` scans
+        the whole text for every detector (the reference).
+        """
         if not isinstance(text, str):
             raise TypeError(f"Guard.scan expects str, got {type(text).__name__}")
         compiled = self._compiled
@@ -429,26 +463,44 @@ class Guard:
         for index in sorted(hits):
             match = compiled.matchers[index].Match
             group = compiled.value_group[index]
-            pos = 0
-            while True:
-                spans = match(_UNANCHORED, data, pos, size)
-                whole_start, whole_end = spans[0]
-                if whole_start < 0:
-                    break
-                start, end = spans[group] if group is not None else (whole_start, whole_end)
-                if end > start >= 0:
-                    append((index, start, end, whole_end))
-                if whole_end == pos:  # an empty match: step past it
-                    if pos >= size:
+            detector_runs = compiled.runs[index] if runs else None
+            if detector_runs is None:
+                windows: Iterable[tuple[int, int]] = ((0, size),)
+                feature = None
+            else:
+                windows = detector_runs.find(data)
+                feature = detector_runs.holds
+            for pos, stop in windows:
+                while True:
+                    spans = match(_UNANCHORED, data, pos, stop)
+                    whole_start, whole_end = spans[0]
+                    if whole_start < 0:
                         break
-                    pos += 1
-                    while pos < size and 0x80 <= data[pos] < 0xC0:
+                    start, end = spans[group] if group is not None else (whole_start, whole_end)
+                    if end > start >= 0:
+                        append((index, start, end, whole_end))
+                    if whole_end == pos:  # an empty match: step past it
+                        if pos >= stop:
+                            break
                         pos += 1
-                else:
-                    pos = whole_end
+                        while pos < stop and 0x80 <= data[pos] < 0xC0:
+                            pos += 1
+                    else:
+                        pos = whole_end
+                    if feature is not None and not feature(data, pos, stop):
+                        break  # no candidate it can accept left in this run
         if raw and not text.isascii():
-            to_char = _char_mapper(data)
-            raw = [(i, to_char(s), to_char(e), to_char(r)) for i, s, e, r in raw]
+            positions, shifts = _char_shifts(data)
+            at = bisect.bisect_left
+            raw = [
+                (
+                    i,
+                    s - shifts[at(positions, s)],
+                    e - shifts[at(positions, e)],
+                    r - shifts[at(positions, r)],
+                )
+                for i, s, e, r in raw
+            ]
         return raw
 
     def _set_match(self, data: bytes) -> list[int]:
@@ -468,9 +520,10 @@ class Guard:
 
         Specific detectors are validated first and their overlaps resolved. A generic
         detector (phone, URL, high entropy) always loses an overlap to a specific finding
-        (see :func:`resolve_overlaps`), so a generic candidate that cannot escape a kept
-        specific span is dropped before its (costly) validator runs: the result is the same
-        as validating everything.
+        (see :func:`resolve_overlaps`), and its validator may trim a candidate's end but
+        never moves its start: so a generic candidate that starts inside a kept specific
+        span (or, for high entropy, which is never trimmed, overlaps one at all) is dropped
+        before its (costly) validator runs. The result is the same as validating everything.
         """
         try:
             candidates = self._candidates(text)
@@ -481,8 +534,15 @@ class Guard:
         errors: list[str] = []
         compiled = self._compiled
         generic_flags = compiled.generic
-        specific_cands = [c for c in candidates if not generic_flags[c[0]]]
-        generic_cands = [c for c in candidates if generic_flags[c[0]]]
+        keeps = compiled.keep
+        specific_cands = []
+        generic_cands = []
+        for cand in candidates:
+            index = cand[0]
+            keep = keeps[index]
+            if keep is not None and not keep(text[cand[1] : cand[2]]):
+                continue  # a candidate its validator rejects in any case
+            (generic_cands if generic_flags[index] else specific_cands).append(cand)
         failed: set[str] = set()
         findings = self._validate(text, specific_cands, errors, failed)
         try:
@@ -496,21 +556,20 @@ class Guard:
                 errors.append(f"NER tier failed: {type(exc).__name__}: {exc}")
         if generic_cands:
             findings = resolve_overlaps(findings)
-            kept = [(f.start, f.end) for f in findings if _priority(f)]
+            kept = [(f.start, f.end) for f in findings if f.detector not in _GENERIC]
             if kept:
                 starts = [s for s, _ in kept]
+                last = len(kept) - 1
+                untrimmed = compiled.untrimmed
+                bisect_right = bisect.bisect_right
                 survivors = []
                 for cand in generic_cands:
-                    _, start, end, _ = cand
-                    i = bisect.bisect_right(starts, start) - 1
-                    if compiled.detectors[cand[0]].name in _UNTRIMMED:
-                        # the finding keeps the candidate's span: any overlap loses
-                        if i >= 0 and kept[i][1] > start:
-                            continue
-                        if i + 1 < len(kept) and kept[i + 1][0] < end:
-                            continue
-                    elif i >= 0 and kept[i][1] >= end:
-                        continue  # inside a kept span: every trimmed span overlaps it too
+                    start = cand[1]
+                    i = bisect_right(starts, start) - 1
+                    if i >= 0 and kept[i][1] > start:
+                        continue  # starts inside a kept span: so does every trimmed span
+                    if untrimmed[cand[0]] and i < last and kept[i + 1][0] < cand[2]:
+                        continue  # the finding would keep this span, which overlaps
                     survivors.append(cand)
                 generic_cands = survivors
             findings.extend(self._validate(text, generic_cands, errors, failed))
@@ -524,16 +583,31 @@ class Guard:
         failed: set[str],
     ) -> list[Finding]:
         findings: list[Finding] = []
+        append = findings.append
         detectors = self._compiled.detectors
-        threshold_default = self.policy.default_threshold
+        default = self.policy.default_threshold
         thresholds = self.policy.thresholds
         allow = self._allow
         for index, start, end, _ in candidates:
             det = detectors[index]
+            validator = det.validator
             score = det.score
-            if det.validator is not None:
+            threshold = thresholds.get(det.entity_type, default) if thresholds else default
+            if validator is not None:
+                if det.ceiling is not None:
+                    top = det.ceiling(text, start, end)
+                    if (
+                        top is not None
+                        and top < threshold
+                        and (
+                            top + CONTEXT_BOOST < threshold
+                            or not det.context
+                            or not _context_near(det.context, text, start, end)
+                        )
+                    ):
+                        continue  # whatever the validator says, the score stays too low
                 try:
-                    verdict = det.validator(text, start, end)
+                    verdict = validator(text, start, end)
                 except Exception as exc:
                     if det.name not in failed:
                         failed.add(det.name)
@@ -547,20 +621,15 @@ class Guard:
                     score = verdict  # type: ignore[assignment]
                 if end <= start:
                     continue
-            if det.context and score < 1.0:
-                lo = text[max(0, start - CONTEXT_BEFORE) : start].lower()
-                hi = text[end : end + CONTEXT_AFTER].lower()
-                joined = lo + " | " + hi
-                tokens = set(joined.translate(_NONWORD).split())
-                if any((w in joined) if " " in w else (w in tokens) for w in det.context):
-                    score = min(1.0, score + CONTEXT_BOOST)
-            if score < thresholds.get(det.entity_type, threshold_default):
+            if det.context and score < 1.0 and _context_near(det.context, text, start, end):
+                score = min(1.0, score + CONTEXT_BOOST)
+            if score < threshold:
                 continue
             value = text[start:end]
             if allow and value.lower() in allow:
                 continue
-            findings.append(
-                Finding(
+            append(
+                make_finding(
                     det.entity_type,
                     start,
                     end,
@@ -573,30 +642,92 @@ class Guard:
         return findings
 
 
+def _context_near(context: tuple[str, ...], text: str, start: int, end: int) -> bool:
+    """Whether a context word (a token) or phrase is within reach of ``text[start:end]``.
+
+    A token is a maximal run of characters that are neither whitespace nor
+    ``_SEPARATORS`` (what mapping those to spaces and ``split()`` gives); a phrase (it has
+    a space) may appear anywhere.
+    """
+    joined = (
+        text[max(0, start - CONTEXT_BEFORE) : start] + " | " + text[end : end + CONTEXT_AFTER]
+    ).lower()
+    phrases, words = _context_parts(context)
+    for phrase in phrases:
+        if phrase in joined:
+            return True
+    for word in words:
+        i = joined.find(word)
+        while i >= 0:
+            j = i + len(word)
+            if (i == 0 or _separates(joined[i - 1])) and (
+                j == len(joined) or _separates(joined[j])
+            ):
+                return True
+            i = joined.find(word, i + 1)
+    return False
+
+
+_SEPARATORS = frozenset("\t\n\r.,;:!?()[]{}<>\"'`/\\|=+*&^%$@~-_")
+_CONTEXT_PARTS: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _separates(ch: str) -> bool:
+    return ch in _SEPARATORS or ch.isspace()
+
+
+def _context_parts(context: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Phrases (with a space) and the words that can be tokens at all (no separator)."""
+    parts = _CONTEXT_PARTS.get(context)
+    if parts is None:
+        phrases = tuple(w for w in context if " " in w)
+        words = tuple(
+            w for w in context if w and " " not in w and not any(_separates(c) for c in w)
+        )
+        parts = (phrases, words)
+        if len(_CONTEXT_PARTS) < 1024:
+            _CONTEXT_PARTS[context] = parts
+    return parts
+
+
 def _priority(finding: Finding) -> int:
     """Specific detectors beat generic ones (a GitHub token is not "some high-entropy string")."""
     return 0 if finding.detector in _GENERIC else 1
+
+
+def _rank(f: Finding) -> tuple[bool, float, int, int]:
+    # specific first (the same order as -_priority), then higher score, longer, earlier
+    return (f.detector in _GENERIC, -f.score, f.start - f.end, f.start)
+
+
+def _start(f: Finding) -> int:
+    return f.start
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Keep the best finding where spans overlap: higher score, then longer, then earlier."""
     if len(findings) <= 1:
         return findings
-    ranked = sorted(
-        findings,
-        key=lambda f: (-_priority(f), -f.score, -(f.end - f.start), f.start),
-    )
+    ordered = sorted(findings, key=_start)
+    prev_start, prev_end = -1, -1
+    for f in ordered:  # the common case: nothing overlaps, so everything is kept
+        if f.start <= prev_start or f.start < prev_end:
+            break
+        prev_start, prev_end = f.start, f.end
+    else:
+        return ordered
     taken: list[tuple[int, int]] = []
     kept: list[Finding] = []
-    for f in ranked:
-        i = bisect.bisect_left(taken, (f.start, f.end))
+    bisect_left = bisect.bisect_left
+    for f in sorted(findings, key=_rank):
+        i = bisect_left(taken, (f.start, f.end))
         if i > 0 and taken[i - 1][1] > f.start:
             continue
         if i < len(taken) and taken[i][0] < f.end:
             continue
         taken.insert(i, (f.start, f.end))
         kept.append(f)
-    kept.sort(key=lambda f: f.start)
+    kept.sort(key=_start)
     return kept
 
 

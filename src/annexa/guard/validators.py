@@ -50,6 +50,16 @@ def digits_of(value: str) -> str:
     return "".join(ch for ch in value if ch in _DIGITS)
 
 
+_DIGIT_BYTES = b"0123456789"
+
+
+def ascii_digits(value: str) -> int:
+    """How many ASCII digits ``value`` has (a C-speed byte pass; ``str.translate`` looks
+    every character up in a dict)."""
+    data = value.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, _DIGIT_BYTES))
+
+
 def _separators(value: str) -> set[str]:
     return {ch for ch in value if not ch.isalnum()}
 
@@ -92,26 +102,46 @@ _CARD_PREFIXES: tuple[tuple[int, int, tuple[int, ...]], ...] = (
 )
 
 
+# the prefix ranges a number of each length may fall in
+_CARD_RANGES = {
+    length: tuple((lo, hi) for lo, hi, lengths in _CARD_PREFIXES if length in lengths)
+    for length in range(1, 20)
+}
+
+
 def card_brand_ok(number: str) -> bool:
     head = int(number[:6])
-    return any(lo <= head <= hi and len(number) in lengths for lo, hi, lengths in _CARD_PREFIXES)
+    return any(lo <= head <= hi for lo, hi in _CARD_RANGES.get(len(number), ()))
+
+
+_LUHN_DOUBLE = bytes.maketrans(b"0123456789", b"0246813579")  # digit sum of twice a digit
 
 
 def luhn_ok(number: str) -> bool:
-    return std_luhn.is_valid(number)
+    if not (number.isascii() and number.isdigit()):
+        return std_luhn.is_valid(number)
+    # byte sums of ASCII digits: 48 per digit over the digit values
+    data = number.encode()
+    total = sum(data[-1::-2]) + sum(data[-2::-2].translate(_LUHN_DOUBLE)) - 48 * len(data)
+    return total % 10 == 0
 
 
 def _card_check(text: str, start: int, end: int, value: str) -> float | None:
-    seps = _separators(value)
-    if len(seps) > 1 or not _isolated_number(text, start, end):
+    # the pattern's values are ASCII digits with spaces or dashes between them
+    sep = " " if " " in value else ""
+    if "-" in value:
+        if sep:
+            return None  # mixed separators
+        sep = "-"
+    if not _isolated_number(text, start, end):
         return None
-    number = digits_of(value)
+    number = value.replace(sep, "") if sep else value
     if not 13 <= len(number) <= 19 or not card_brand_ok(number) or not luhn_ok(number):
         return None
-    if len(set(number)) < 2:
-        return None
-    if seps:
-        groups = [len(g) for g in value.split(next(iter(seps)))]
+    if number.count(number[0]) == len(number):
+        return None  # one repeated digit
+    if sep:
+        groups = [len(g) for g in value.split(sep)]
         if len(groups) < 3 or any(g < 4 for g in groups[:-1]):
             return None
     return 0.85
@@ -136,16 +166,51 @@ def credit_card(text: str, start: int, end: int) -> Verdict:
     return None
 
 
+# A=10 .. Z=35, every other ASCII character to itself (a miss would cost a KeyError)
+_BASE36 = {i: i for i in range(128)} | {65 + i: str(10 + i) for i in range(26)}
+_IBAN_COUNTRIES: dict[str, tuple[re.Pattern[str] | None, bool]] = {}
+
+
+def _iban_country(cc: str) -> tuple[re.Pattern[str] | None, bool]:
+    """python-stdnum's BBAN structure for a country code (``None``: not an IBAN country)
+    and whether it has a country-specific IBAN check as well."""
+    entry = _IBAN_COUNTRIES.get(cc)
+    if entry is None:
+        props = std_iban._ibandb.info(cc)[0][1]
+        structure = std_iban._struct_to_re(props.get("bban", "")) if props else None
+        entry = (structure, std_iban._get_cc_module(cc) is not None)
+        if len(_IBAN_COUNTRIES) < 1024:  # only valid codes recur; bound the junk
+            _IBAN_COUNTRIES[cc] = entry
+    return entry
+
+
+def iban_ok(compact: str) -> bool:
+    """``stdnum.iban.is_valid`` for the pattern's values (upper-case letters and digits)
+    without its per-call database lookup: mod 97 of the rearranged number, then the
+    country's BBAN structure; the few countries with an extra check go through stdnum."""
+    try:
+        structure, country_check = _iban_country(compact[:2])
+    except Exception:  # a python-stdnum without these internals: ask it directly
+        return std_iban.is_valid(compact)
+    if structure is None or not (compact.isascii() and compact.isalnum()):
+        return structure is not None and std_iban.is_valid(compact)
+    if int((compact[4:] + compact[:4]).upper().translate(_BASE36)) % 97 != 1:
+        return False
+    if not structure.match(compact[4:]):
+        return False
+    return std_iban.is_valid(compact) if country_check else True
+
+
 def iban(text: str, start: int, end: int) -> Verdict:
     value = text[start:end]
     compact = value.replace(" ", "")
-    if not std_iban.is_valid(compact):
+    if not iban_ok(compact):
         # A spaced IBAN may have been followed by a word the pattern swallowed.
         parts = value.split(" ")
         while len(parts) > 2:
             parts.pop()
             candidate = " ".join(parts)
-            if std_iban.is_valid(candidate.replace(" ", "")):
+            if iban_ok(candidate.replace(" ", "")):
                 return (0.9, start, start + len(candidate))
         return None
     return 0.9
@@ -423,13 +488,23 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {ch: i for i, ch in enumerate(_B58)}
 
 
+_B58_PAIRS = {a + b: i * 58 + j for i, a in enumerate(_B58) for j, b in enumerate(_B58)}
+
+
 def base58check_ok(value: str) -> bool:
     num = 0
-    for ch in value:
-        idx = _B58_INDEX.get(ch)
+    head = len(value) % 2
+    if head:
+        idx = _B58_INDEX.get(value[0])
         if idx is None:
             return False
-        num = num * 58 + idx
+        num = idx
+    pairs = _B58_PAIRS
+    for i in range(head, len(value), 2):  # two characters (58 ** 2) per step
+        idx = pairs.get(value[i : i + 2])
+        if idx is None:
+            return False
+        num = num * 3364 + idx
     raw = num.to_bytes((num.bit_length() + 7) // 8, "big")
     pad = len(value) - len(value.lstrip("1"))
     raw = b"\x00" * pad + raw
@@ -494,13 +569,12 @@ def ipv4(text: str, start: int, end: int) -> Verdict:
     lead = text[max(0, start - 12) : start].lower()
     if any(word in lead for word in ("version", "release", "build", "ver ", "firmware")):
         return None
-    try:
-        addr = ipaddress.IPv4Address(value)
-    except ValueError:
-        return None
-    if any(len(part) > 1 and part.startswith("0") for part in value.split(".")):
-        return None
-    if str(addr) in ("0.0.0.0", "255.255.255.255"):  # noqa: S104 - not binding, just scoring
+    # the pattern gives four groups of 1-3 ASCII digits: an address unless an octet is
+    # over 255 or has a leading zero (which ipaddress refuses as ambiguous, and we too)
+    for part in value.split("."):
+        if (len(part) > 1 and part[0] == "0") or int(part) > 255:
+            return None
+    if value in ("0.0.0.0", "255.255.255.255"):  # noqa: S104 - not binding, just scoring
         return 0.5
     return 0.85
 
@@ -564,7 +638,7 @@ def email(text: str, start: int, end: int) -> Verdict:
         return None
     if _before(text, start) in ("@",) or _after(text, end) == "@":
         return None
-    head = text[max(0, start - 300) : start].split()
+    head = text[max(0, start - 300) : start].rsplit(None, 1)  # the last word before it
     if head and "://" in head[-1] and "/" not in head[-1].split("://", 1)[1]:
         return None  # user-info of a URL (scheme://user:pass@host), not a mailbox
     tld = domain.rsplit(".", 1)[-1]
@@ -600,7 +674,7 @@ def make_phone_validator(regions: tuple[str, ...]) -> Validator:
         return verdict
 
     def check(text: str, start: int, end: int, value: str) -> float | None:
-        digits = len(value) - len(value.translate(_DROP_DIGITS))
+        digits = ascii_digits(value)
         if not 7 <= digits <= 15:
             return None
         if (_after(text, end) in "-/.:" and _after(text, end + 1).isdigit()) or (
@@ -613,7 +687,7 @@ def make_phone_validator(regions: tuple[str, ...]) -> Validator:
         value = text[start:end]
         # The pattern takes any run of three or more digits; fewer than seven digits can
         # never pass (backing off below only shortens the value), so leave at once.
-        if len(value) - len(value.translate(_DROP_DIGITS)) < 7:
+        if ascii_digits(value) < 7:
             return None
         left = _before(text, start)  # "" at the start of the text (and "" is in every str)
         glued_left = left != "+" and left != "" and (left in _WORD or left in "+-./")
@@ -638,7 +712,69 @@ def make_phone_validator(regions: tuple[str, ...]) -> Validator:
     return phone
 
 
-_DROP_DIGITS = str.maketrans("", "", "0123456789")
+def phone_keep(value: str) -> bool:
+    """Under 7 digits the phone validator rejects a candidate (backing off only shortens)."""
+    return len(value) >= 7 and ascii_digits(value) >= 7
+
+
+def phone_ceiling(text: str, start: int, end: int) -> float | None:
+    """A national number written as bare digits scores at most 0.3 (and is never trimmed)."""
+    value = text[start:end]
+    if value.isdigit() and value.isascii() and not value.startswith("00"):
+        return 0.3
+    return None
+
+
+def at_most(score: float) -> Validator:
+    """A ceiling for validators that never give more than ``score`` (nor trim)."""
+
+    def ceiling(text: str, start: int, end: int) -> float:
+        return score
+
+    return ceiling
+
+
+_GENERAL_DESCS: dict[int, Callable[[str], bool]] = {}
+
+
+def _may_be_valid(parsed: phonenumbers.PhoneNumber) -> bool:
+    """False only where ``phonenumbers.is_valid_number(parsed)`` is False.
+
+    ``is_valid_number`` picks a region of the country code (for +1 it tries up to 25, one
+    by one) and checks the national number against its types; every type check starts with
+    the region's general description (possible lengths, national number pattern). A
+    national number that fits no region's general description is invalid: one length test
+    and one combined pattern say so here.
+    """
+    fits = _GENERAL_DESCS.get(parsed.country_code)
+    if fits is None:
+        fits = _general_desc_test(parsed.country_code)
+        _GENERAL_DESCS[parsed.country_code] = fits
+    return fits(phonenumbers.national_significant_number(parsed))
+
+
+def _general_desc_test(country_code: int) -> Callable[[str], bool]:
+    def anything(number: str) -> bool:
+        return True
+
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    lengths: set[int] = set()
+    patterns = []
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+        desc = metadata.general_desc if metadata is not None else None
+        if desc is None or not desc.possible_length or not desc.national_number_pattern:
+            return anything  # non-geographic or unusual metadata: leave it to phonenumbers
+        lengths.update(desc.possible_length)
+        patterns.append(f"(?:{desc.national_number_pattern})")
+    if not patterns:
+        return anything
+    combined = re.compile("|".join(patterns))
+
+    def fits(number: str) -> bool:
+        return len(number) in lengths and combined.fullmatch(number) is not None
+
+    return fits
 
 
 def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
@@ -649,7 +785,7 @@ def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
             )
         except phonenumbers.NumberParseException:
             return None
-        if phonenumbers.is_valid_number(parsed):
+        if _may_be_valid(parsed) and phonenumbers.is_valid_number(parsed):
             return 0.75
         # A possible length under a real country code, written with "+": a phone number
         # outside the current numbering plan (or an overseas range); context decides.
@@ -663,7 +799,7 @@ def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
             parsed = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(parsed):
+        if _may_be_valid(parsed) and phonenumbers.is_valid_number(parsed):
             if "(" in value or len(seps - {"("}) >= 1:
                 return 0.55
             return 0.3
@@ -767,23 +903,29 @@ def in_aadhaar_check(text: str, start: int, end: int) -> Verdict:
 # ---------------------------------------------------------------- secrets
 
 
+_ENTROPY_TERMS: dict[int, list[float]] = {}
+
+
 def shannon_entropy(value: str) -> float:
-    counts = Counter(value)
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    # the same terms, in the same (first occurrence) order, as summing over
+    # Counter(value).values(): the result is identical to the last bit
+    if n > 128:
+        return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+    terms = _ENTROPY_TERMS.get(n)
+    if terms is None:
+        terms = [0.0] + [c / n * math.log2(c / n) for c in range(1, n + 1)]
+        _ENTROPY_TERMS[n] = terms
+    return -sum([terms[c] for c in map(value.count, dict.fromkeys(value))])
 
 
-_HEX_DROP = str.maketrans("", "", "0123456789abcdefABCDEF-")
+_HEX = b"0123456789abcdefABCDEF-"
 _LOWER_RUN = re.compile(r"[a-z]{7}")
 
 
 def _looks_random(value: str, min_classes: int = 2) -> bool:
     if value.isascii():  # the same test without a Python loop over the characters
-        classes = (
-            (value.lower() != value)
-            + (value.upper() != value)
-            + (value.translate(_DROP_DIGITS) != value)
-        )
+        classes = (value.lower() != value) + (value.upper() != value) + (ascii_digits(value) > 0)
         return classes >= min_classes
     classes = sum(
         (
@@ -808,6 +950,38 @@ def token_body(min_entropy: float = 3.0) -> Validator:
         return 0.95
 
     return validate
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_GITHUB_CHECKSUMMED = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+_github_body = token_body(3.0)
+
+
+def github_checksum_ok(token: str) -> bool:
+    """GitHub's token format (2021): after ``ghp_`` / ``gho_`` / ``ghu_`` / ``ghs_`` /
+    ``ghr_``, 30 random base62 characters and then their CRC32 in base62 (0-9, A-Z, a-z),
+    six characters, zero-padded."""
+    if len(token) != 40 or not token.startswith(_GITHUB_CHECKSUMMED) or not token.isascii():
+        return False
+    crc = binascii.crc32(token[4:34].encode())
+    check = []
+    for _ in range(6):
+        crc, digit = divmod(crc, 62)
+        check.append(_BASE62[digit])
+    return "".join(reversed(check)) == token[34:]
+
+
+def github_token(text: str, start: int, end: int) -> Verdict:
+    """A token whose checksum holds is GitHub's for certain (0.99). A 40-character token of
+    a checksummed kind whose checksum fails is most likely an example, a fake or a mistyped
+    one: still reported (0.8) if it looks random, as are other forms (0.95)."""
+    verdict = _github_body(text, start, end)
+    value = text[start:end]
+    if len(value) != 40 or not value.startswith(_GITHUB_CHECKSUMMED):
+        return verdict  # github_pat_ tokens and longer forms have no checksum to check
+    if github_checksum_ok(value):
+        return 0.99 if _after(text, end) not in _WORD else None
+    return None if verdict is None else 0.8
 
 
 def openai_key(text: str, start: int, end: int) -> Verdict:
@@ -884,17 +1058,24 @@ def password_value(text: str, start: int, end: int) -> Verdict:
     return 0.8
 
 
+def high_entropy_keep(value: str) -> bool:
+    """The high-entropy validator wants upper and lower case letters and 2+ digits."""
+    if not value.isascii():  # not from the (ASCII) pattern: leave it to the validator
+        return True
+    return value.lower() != value and value.upper() != value and ascii_digits(value) >= 2
+
+
 def high_entropy(text: str, start: int, end: int) -> Verdict:
     value = text[start:end]
     n = len(value)
     if n > 512 or _before(text, start) in _WORD or _after(text, end) in _WORD:
         return None
-    if not value.translate(_HEX_DROP):
+    if not value.encode("utf-8", "surrogatepass").translate(None, _HEX):
         return None  # hex digests, UUIDs: common in code and logs
     if not _looks_random(value, 3):
         return None
     if value.isascii():  # the pattern is ASCII; the loops below are the general case
-        if len(value) - len(value.translate(_DROP_DIGITS)) < 2:
+        if ascii_digits(value) < 2:
             return None
         if _LOWER_RUN.search(value):
             return None  # camelCase or snake_case identifiers: long lower-case runs

@@ -1,0 +1,298 @@
+"""The engine's shortcuts give the results of validating every candidate of a whole-text
+scan: runs (IPv6 and email windows), keep tests, score ceilings, the ungated pattern, the
+generic-overlap filter; plus the exactness of the faster validators and context check, and
+the GitHub token checksum."""
+
+from __future__ import annotations
+
+import binascii
+import bisect
+import math
+import random
+import string
+from collections import Counter
+from dataclasses import replace
+
+import phonenumbers
+import pytest
+from benchmarks.guard_corpus import generate, sparse_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum import iban as std_iban
+from stdnum import luhn as std_luhn
+
+from annexa.guard import Guard, parse_policy, resolve_overlaps
+from annexa.guard import validators as v
+from annexa.guard.engine import _char_shifts, _Compiled, _context_near
+
+GUARD = Guard()
+
+
+def _reference(guard: Guard) -> Guard:
+    """The same guard with every shortcut off: each detector scans the whole text, every
+    candidate is validated, nothing is skipped."""
+    ref = Guard(guard.policy, warm=False)
+    ref._compiled = _Compiled(
+        [
+            replace(det, runs=None, keep=None, ceiling=None, gated=True)
+            for det in guard._compiled.detectors
+        ]
+    )
+    return ref
+
+
+REFERENCE = _reference(GUARD)
+LOW = Guard(
+    parse_policy(
+        {
+            "thresholds": {"PHONE_NUMBER": 0.25, "IN_AADHAAR": 0.4},
+            "patterns": [  # custom patterns take the plain path
+                {"name": "matter", "entity_type": "MATTER", "regex": r"\bMATTER-\d{6}\b"},
+                {"name": "ticket", "entity_type": "TICKET", "regex": r"(?i)tkt_[a-z0-9]{8,}"},
+            ],
+        }
+    )
+)
+LOW_REFERENCE = _reference(LOW)
+
+
+def reference_findings(ref: Guard, text: str) -> list:
+    """Validate every candidate of the whole-text scan, then resolve overlaps."""
+    errors: list[str] = []
+    candidates = ref._candidates(text, runs=False)
+    findings = ref._validate(text, candidates, errors, set())
+    assert not errors
+    return resolve_overlaps(findings)
+
+
+def assert_same_as_reference(text: str) -> None:
+    for guard, ref in ((GUARD, REFERENCE), (LOW, LOW_REFERENCE)):
+        result = guard.scan(text)
+        assert result.status == "ok"
+        assert result.findings == reference_findings(ref, text), text
+        # the shortcuts only ever drop candidates, never add or move one
+        fast = set(guard._candidates(text))
+        assert fast <= set(ref._candidates(text, runs=False))
+
+
+def test_shortcuts_match_the_reference_on_the_corpus() -> None:
+    for sample in generate(800, seed=23):
+        assert_same_as_reference(sample.text)
+    for seed in range(8):
+        assert_same_as_reference(sparse_text(4096, seed)[0])
+
+
+PIECES = [
+    "+44 20 7946 0958",
+    "(415) 555-2671",
+    "4155552671",
+    "8001111",
+    "0044 20 7946 0958",
+    "2341 2341 2346",
+    "aadhaar ",
+    "943 476 5919",
+    "nhs ",
+    "phone ",
+    "2001:db8::1",
+    "fe80::1%eth0",
+    "1:2:3:4:5:6:7:8",
+    "10:22:31",
+    "std::vector",
+    "jane.doe@example.com",
+    "a@b.co",
+    "@",
+    "mailto:x@y.org",
+    "https://u:p@h.io/x",
+    "4539 1488 0343 6467",
+    "536-22-1234",
+    "ghp_aBcD1234eFgH5678iJkL9012mNoP3456qRsT",
+    "aB3dEf6hIj9kLm2nOp5qRs8t",
+    "RSSMRA85T10A562S",
+    "card ",
+    "MATTER-123456",
+    "tkt_ab12CD34ef",
+    "TKT_ſ12345678",
+]
+ALPHABET = "0123456789 .-()+:@%_abcdefxyzABCDEFKSXYZ\t\nſ\u212aé—😀"
+TEXTS = st.lists(
+    st.one_of(
+        st.sampled_from(PIECES),
+        st.text(alphabet=ALPHABET, max_size=14),
+        st.from_regex(r"\+?[0-9]{1,5}([ .\-][0-9]{1,5}){0,5}", fullmatch=True),
+        st.from_regex(r"([0-9a-fA-F]{0,4}:){1,8}[0-9a-f]{0,4}", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9+/_\-]{16,40}", fullmatch=True),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_shortcuts_match_the_reference(text: str) -> None:
+    assert_same_as_reference(text)
+
+
+def test_ceilings_respect_lower_thresholds() -> None:
+    # bare national numbers score 0.3 and Aadhaar 0.45 without context: reported only
+    # where the policy's threshold allows, exactly as without the ceiling
+    assert [f.text for f in LOW.scan("ref 4155552671 here")] == ["4155552671"]
+    assert not GUARD.scan("ref 4155552671 here").findings
+    assert [f.score for f in GUARD.scan("call 4155552671 here")] == [0.65]
+    assert [f.entity_type for f in LOW.scan("id 2341 2341 2346 x")] == ["IN_AADHAAR"]
+    assert not GUARD.scan("id 2341 2341 2346 x").findings
+
+
+def test_context_tokens_are_whole_words() -> None:
+    ctx = ("card", "e-mail", "social security")
+    assert _context_near(ctx, "my card: 4111", 9, 13)
+    assert _context_near(ctx, "(CARD)4111", 6, 10)
+    assert not _context_near(ctx, "cardholder 4111", 11, 15)
+    assert not _context_near(ctx, "my e-mail 4111", 10, 14)  # "-" splits it: never a token
+    assert _context_near(ctx, "Social Security 123", 16, 19)
+
+
+def test_context_check_matches_its_definition() -> None:
+    # tokens: split on whitespace after mapping these separators to spaces
+    separators = str.maketrans({ch: " " for ch in "\t\n\r.,;:!?()[]{}<>\"'`/\\|=+*&^%$@~-_"})
+
+    def defined(context: tuple[str, ...], text: str, start: int, end: int) -> bool:
+        joined = text[max(0, start - 48) : start].lower() + " | " + text[end : end + 16].lower()
+        tokens = set(joined.translate(separators).split())
+        return any((w in joined) if " " in w else (w in tokens) for w in context)
+
+    rng = random.Random(4)
+    contexts = [d.context for d in GUARD.detectors if d.context]
+    contexts.append(("", "a b", "x\ty", "ſ", "k", "e-mail", "ss#"))
+    alphabet = [*"ab cdp\t\n|.-_@#ſKİΣσ", "card", "phone", "SSN", "e-mail", "nhs", "\u2028", "\xa0"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        start = rng.randint(0, len(text))
+        end = rng.randint(start, len(text))
+        context = rng.choice(contexts)
+        assert _context_near(context, text, start, end) == defined(context, text, start, end)
+
+
+def test_char_shifts_map_utf8_offsets() -> None:
+    rng = random.Random(3)
+    chars = ["a", " ", "é", "—", "😀", "ſ", "\u212a", "中", "\x7f", "\u07ff", "\u0800"]
+    for _ in range(500):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 40)))
+        positions, shifts = _char_shifts(text.encode())
+        for i in range(len(text) + 1):
+            offset = len(text[:i].encode())
+            assert offset - shifts[bisect.bisect_left(positions, offset)] == i
+
+
+# ------------------------------------------------------------------ faster validators
+
+
+def test_iban_ok_agrees_with_stdnum() -> None:
+    rng = random.Random(5)
+    countries = ["GB", "DE", "FR", "NL", "BE", "ES", "NO", "ME", "IT", "XX", "QQ"]
+    for _ in range(3000):
+        cc = rng.choice(countries)
+        body = "".join(rng.choice(string.digits + "ABCDEFGHIJ") for _ in range(rng.randint(8, 26)))
+        if rng.random() < 0.7:
+            body = "".join(rng.choice(string.digits) for _ in range(rng.randint(10, 24)))
+        check = std_iban.calc_check_digits(cc + "00" + body) if rng.random() < 0.7 else "00"
+        value = cc + check + body
+        assert v.iban_ok(value) == std_iban.is_valid(value), value
+
+
+def test_luhn_and_brand_agree_with_the_definitions() -> None:
+    rng = random.Random(6)
+    for _ in range(5000):
+        number = "".join(rng.choice(string.digits) for _ in range(rng.randint(0, 20)))
+        assert v.luhn_ok(number) == std_luhn.is_valid(number), number
+    assert v.card_brand_ok("4539148803436467") and not v.card_brand_ok("9539148803436467")
+
+
+def test_entropy_is_bit_identical() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        value = "".join(
+            rng.choice(string.ascii_letters[:12] + "0189+/=") for _ in range(rng.randint(1, 200))
+        )
+        counts, n = Counter(value), len(value)
+        assert v.shannon_entropy(value) == -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def test_fast_phone_rejection_never_rejects_a_valid_number() -> None:
+    rng = random.Random(8)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    checked = 0
+    for _ in range(2000):
+        code = rng.choice([*codes, 1, 1, 44, 44])
+        region = rng.choice(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code])
+        example = phonenumbers.example_number(region) if region != "001" else None
+        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(4, 13)))
+        if example is not None and rng.random() < 0.6:
+            digits = phonenumbers.national_significant_number(example)
+        for text, default in ((f"+{code}{digits}", None), (digits, "US"), (digits, "GB")):
+            try:
+                parsed = phonenumbers.parse(text, default)
+            except phonenumbers.NumberParseException:
+                continue
+            checked += 1
+            if phonenumbers.is_valid_number(parsed):
+                assert v._may_be_valid(parsed), text
+    assert checked > 2500
+
+
+def test_ascii_digits() -> None:
+    assert v.ascii_digits("+44 (20) 7946-0958") == 12
+    assert v.ascii_digits("٣٤٥ 12é") == 2  # Arabic-Indic digits are not ASCII digits
+
+
+# ------------------------------------------------------------------ GitHub tokens
+
+
+def _github(prefix: str, body: str) -> str:
+    crc = binascii.crc32(body.encode())
+    digits = ""
+    while crc:
+        crc, d = divmod(crc, 62)
+        digits = v._BASE62[d] + digits
+    return prefix + body + digits.rjust(6, "0")
+
+
+def test_github_checksum() -> None:
+    # computed by hand with the published algorithm (CRC32 of the 30 characters after the
+    # prefix, base62 0-9A-Za-z, six characters zero-padded)
+    token = "ghp_Q2v7Lw9Kx1Rt5Yb3Nm8Pz4Hc6Jd0Fg" + "0qPXkN"  # a leading zero: padded
+    assert token == _github("ghp_", "Q2v7Lw9Kx1Rt5Yb3Nm8Pz4Hc6Jd0Fg")
+    assert v.github_checksum_ok(token)
+    assert not v.github_checksum_ok(token[:-1] + ("n" if token[-1] != "n" else "m"))
+    assert not v.github_checksum_ok("ghx_" + token[4:])  # not a checksummed kind
+    assert not v.github_checksum_ok(token + "A")
+    rng = random.Random(9)
+    alphabet = string.ascii_letters + string.digits
+    for prefix in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"):
+        for _ in range(50):
+            assert v.github_checksum_ok(_github(prefix, "".join(rng.choices(alphabet, k=30))))
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("token " + _github("ghp_", "Q2v7Lw9Kx1Rt5Yb3Nm8Pz4Hc6Jd0Fg") + " ok", 0.99),
+        ("token ghp_aBcD1234eFgH5678iJkL9012mNoP3456qRsT ok", 0.8),  # checksum fails
+        ("token ghs_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0" + " ok", 0.95),  # longer form
+    ],
+)
+def test_github_token_scores(text: str, score: float) -> None:
+    found = GUARD.scan(text).findings
+    assert [(f.entity_type, f.score) for f in found] == [("GITHUB_TOKEN", score)]
+
+
+def test_github_placeholder_is_not_a_token_even_with_a_checksum_shape() -> None:
+    assert not GUARD.scan("token ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx ok").findings
+
+
+def test_fast_findings_equal_dataclass_findings() -> None:
+    from annexa.guard.findings import Finding, make_finding
+
+    args = ("EMAIL_ADDRESS", 3, 9, 0.95, "a@b.co", "email", "personal")
+    fast, slow = make_finding(*args), Finding(*args)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert fast.to_dict() == slow.to_dict()
