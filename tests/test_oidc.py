@@ -361,7 +361,8 @@ def test_a_tampered_state_is_refused_before_the_code_is_redeemed(
     def tamper(url: str) -> str:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
-        query["state"] = [query["state"][0][:-2] + "xx"]
+        state = query["state"][0]
+        query["state"] = [state[:-2] + ("xx" if state[-2:] != "xx" else "yy")]  # always differs
         return parts._replace(query=urlencode(query, doseq=True)).geturl()
 
     assert_refused(sign_in(browser, tamper=tamper), 400, sso, "state")
