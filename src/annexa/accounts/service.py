@@ -19,7 +19,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from annexa.errors import AccountLocked, Conflict, InvalidInput, NotFound, Unauthenticated
+from annexa.errors import (
+    AccountLocked,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from annexa.store.models import ApiToken, Membership, Organisation, User, utcnow
 
 # Who may do what in an organisation (the API enforces this; see annexa.api.deps).
@@ -174,6 +181,18 @@ def owns(user: User, owner: str | None) -> bool:
     return wanted in {user.display_name.strip().casefold(), user.email.casefold()}
 
 
+def require_ownership(user: User, role: str, *owners: str | None) -> None:
+    """Contributors change only records they own (owner = their name or e-mail)."""
+    if role in WRITE_ROLES:
+        return
+    if not all(owns(user, owner) for owner in owners):
+        raise Forbidden(
+            "contributors may only change records they own",
+            field="owner",
+            fix=f"set owner to {user.display_name!r} or ask an editor",
+        )
+
+
 def user_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
@@ -243,7 +262,8 @@ class IssuedToken:
     secret: str  # shown once; never stored
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """How a bearer secret (API token, session cookie) is kept: its SHA-256, hex."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -274,7 +294,7 @@ def create_token(
     now = now or utcnow()
     token = ApiToken(
         user_id=user.id,
-        token_hash=_digest(secret),
+        token_hash=secret_digest(secret),
         prefix=secret[:12],
         name=name,
         scope=value,
@@ -330,7 +350,7 @@ def authenticate_token(
     )
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise refused
-    computed = _digest(secret)
+    computed = secret_digest(secret)
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == computed))
     if token is None or not hmac.compare_digest(token.token_hash, computed):
         raise refused

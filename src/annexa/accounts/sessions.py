@@ -20,6 +20,7 @@ import pyotp
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from annexa.accounts.service import secret_digest
 from annexa.errors import Conflict, InvalidInput, Unauthenticated
 from annexa.store.models import User, WebSession, utcnow
 
@@ -39,10 +40,6 @@ class IssuedSession:
     secret: str  # goes into the cookie; never stored
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
 def start_session(
     session: Session,
     user: User,
@@ -59,7 +56,7 @@ def start_session(
     owes_code = user.totp_enabled_at is not None and method == "password"
     row = WebSession(
         user_id=user.id,
-        token_hash=_digest(secret),
+        token_hash=secret_digest(secret),
         stage=STAGE_PASSWORD if owes_code else STAGE_FULL,
         method=method,
         created_at=now,
@@ -81,7 +78,7 @@ def find_session(
     """
     if not secret or len(secret) > 200:
         return None
-    computed = _digest(secret)
+    computed = secret_digest(secret)
     row = session.scalar(select(WebSession).where(WebSession.token_hash == computed))
     if row is None or not hmac.compare_digest(row.token_hash, computed):
         return None

@@ -37,7 +37,7 @@ from annexa.accounts import (
     ROLES,
     WRITE_ROLES,
     authenticate_token,
-    owns,
+    require_ownership,
 )
 from annexa.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from annexa.store.models import ApiToken, Membership, Organisation, User
@@ -110,14 +110,7 @@ class OrgContext(Caller):
 
     def require_owner(self, *owners: str | None) -> None:
         """Contributors change only records they own (owner = their name or e-mail)."""
-        if self.role in WRITE_ROLES:
-            return
-        if not all(owns(self.user, owner) for owner in owners):
-            raise Forbidden(
-                "contributors may only change records they own",
-                field="owner",
-                fix=f"set owner to {self.user.display_name!r} or ask an editor",
-            )
+        require_ownership(self.user, self.role, *owners)
 
 
 def authenticated_caller(

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annexa.accounts import WRITE_ROLES, csrf_token, find_session, owns
+from annexa.accounts import WRITE_ROLES, csrf_token, find_session, owns, require_ownership
 from annexa.accounts.sessions import STAGE_FULL
 from annexa.api.deps import ROLES_FOR, WRITING, Permission
 from annexa.errors import AnnexaError, Forbidden, NotFound
@@ -170,14 +170,7 @@ class OrgPage(Visitor):
     def require_owner(self, *owners: str | None) -> None:
         """Contributors change only records they own (owner = their name or e-mail)."""
         self.require(Permission.OWN)
-        if self.role in WRITE_ROLES:
-            return
-        if not all(owns(self.user, owner) for owner in owners):
-            raise Forbidden(
-                "contributors may only change records they own",
-                field="owner",
-                fix=f"set owner to {self.user.display_name!r} or ask an editor",
-            )
+        require_ownership(self.user, self.role, *owners)
 
 
 def org_access(permission: Permission) -> Any:
