@@ -23,12 +23,15 @@ from annexa.audit.log import bulk_append_bodies, consistency_proof, inclusion_pr
 from annexa.orgs import create_organisation
 from annexa.store.db import Database
 from annexa.store.models import (
+    Asset,
     AuditCheckpoint,
     AuditEvent,
     AuditNode,
     ContextIssue,
     Organisation,
+    Risk,
     Supplier,
+    User,
 )
 from tests.conftest import CliCall, make_cli
 
@@ -320,9 +323,87 @@ def test_organisation_deletion_keeps_its_history(db: Database) -> None:
     with db.transaction() as session:
         session.delete(session.scalar(select(Organisation).where(Organisation.slug == "doomed")))
     events = _events(db)[1:]
-    assert [e["action"] for e in events] == ["create", "create", "delete"]
-    assert events[-1]["cascaded"] == {"supplier": 1}
-    assert events[-1]["org"] == "doomed"
+    assert [(e["action"], e["type"]) for e in events] == [
+        ("create", "organisation"),
+        ("create", "supplier"),
+        ("delete", "organisation"),
+        ("delete", "supplier"),
+    ]
+    assert events[2]["cascaded"] == {"supplier": 1}
+    assert events[2]["org"] == "doomed"
+    removed = events[3]
+    assert removed["ref"] == "S1" and removed["org"] == "doomed"
+    assert removed["changes"]["name"] == {"before": "S1", "after": None}
+    assert removed["cascaded_from"] == {"type": "organisation", "id": events[2]["id"]}
+    assert _verify(db).ok
+
+
+def test_rows_the_database_cascades_each_get_an_event(cli: CliCall, db: Database) -> None:
+    assert cli("supplier", "add", "Acme Cloud").exit_code == 0
+    for name in ("Mail", "Files", "Wiki"):
+        args = ["asset", "add", name, "--classification", "internal"]
+        assert cli(*args, "--supplier", "Acme Cloud").exit_code == 0
+    assert (
+        cli(
+            "risk",
+            "add",
+            "Leak",
+            "--likelihood",
+            "2",
+            "--impact",
+            "3",
+            "--asset",
+            "Mail",
+            "--asset",
+            "Files",
+        ).exit_code
+        == 0
+    )
+    start = len(_events(db))
+    with db.transaction() as session:
+        # one referring asset in the session, the others only in the database
+        session.scalar(select(Asset).where(Asset.name == "Wiki"))
+        session.delete(session.scalar(select(Supplier).where(Supplier.name == "Acme Cloud")))
+    nulled = _events(db)[start:]
+    assert nulled[0]["action"] == "delete" and nulled[0]["type"] == "supplier"
+    updates = {e["ref"]: e for e in nulled if e["action"] == "update"}
+    assert set(updates) == {"Mail", "Files", "Wiki"}
+    assert all(e["type"] == "asset" for e in updates.values())
+    assert {str(e["changes"]["supplier_id"]["after"]) for e in updates.values()} == {"None"}
+    assert all(e["changes"]["supplier_id"]["before"] is not None for e in updates.values())
+
+    start = len(_events(db))
+    with db.transaction() as session:
+        # below the service layer (which refuses to drop a used asset): the link goes,
+        # and the risk's event says so
+        session.delete(session.scalar(select(Asset).where(Asset.name == "Mail")))
+    events = _events(db)[start:]
+    assert [(e["action"], e["type"], e["ref"]) for e in events] == [
+        ("update", "risk", "R-0001"),
+        ("delete", "asset", "Mail"),
+    ]
+    assert events[0]["changes"]["assets"] == {"before": ["Files", "Mail"], "after": ["Files"]}
+    with db.reading() as session:
+        risk = session.scalar(select(Risk))
+        assert [a.name for a in risk.assets] == ["Files"]
+    assert _verify(db).ok
+
+
+def test_a_deleted_users_tokens_and_sessions_are_events(cli: CliCall, db: Database) -> None:
+    from annexa.accounts.service import create_token, create_user
+
+    with db.transaction() as session:
+        user = create_user(session, "gone@example.com", "Gone", "a long enough pass phrase")
+        create_token(session, user, name="ci", scope="read")
+    start = len(_events(db))
+    with db.transaction() as session:
+        session.delete(session.scalar(select(User).where(User.email == "gone@example.com")))
+    events = _events(db)[start:]
+    assert ("delete", "app_user") in [(e["action"], e["type"]) for e in events]
+    token = next(e for e in events if e["type"] == "api_token")
+    assert token["action"] == "delete"
+    assert token["cascaded_from"]["type"] == "app_user"
+    assert set(token["changes"]["token_hash"]["before"]) == {"redacted_sha256"}
     assert _verify(db).ok
 
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, event, func, insert, inspect, select
+from sqlalchemy import Connection, event, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import NO_VALUE, instance_state
 
-from annexa.audit import merkle
+from annexa.audit import cascades, merkle
 from annexa.audit.canonical import canonical_bytes, digest_of, jsonable
 from annexa.audit.keys import Checkpoint, Signer, Verifier, parse_checkpoint, sign_checkpoint
 from annexa.store import models as m
@@ -37,6 +37,14 @@ EVENT_VERSION = 1
 PENDING = "audit_pending"
 ACTIONS = ("create", "update", "delete")
 AUDIT_TABLES = {"audit_event", "audit_node", "audit_head", "audit_checkpoint"}
+# Never described by events, not even as digests, nor when an organisation's deletion
+# cascades to them: the guard's vault holds sealed values of prompts and documents, kept
+# for their time-to-live only. An append-only log would keep forever what the purge
+# deletes (placeholder, entity type and timing per value, and a stable keyed digest per
+# value, enough to link prompts that held the same value); the entries are the guard's
+# working data, not records of the ISMS. (The vault writes with Core statements, which
+# the ORM hooks do not see; this also covers any ORM use.)
+UNAUDITED_TABLES = {"guard_vault_entry", "guard_vault_counter"}
 # Never stored in an event: the SHA-256 of the canonical value is recorded instead.
 SENSITIVE = re.compile(
     r"password|passwd|passphrase|secret|token|api_?key|private_?key|key_material|"
@@ -139,7 +147,7 @@ def _plan(mapper: Any) -> _Plan:
             if p.key not in SKIPPED_FIELDS
         )
         plan = _Plan(
-            audited=table not in AUDIT_TABLES,
+            audited=table not in AUDIT_TABLES and table not in UNAUDITED_TABLES,
             table=table,
             columns=columns,
             plain=tuple(key for key, sensitive in columns if not sensitive),
@@ -154,6 +162,7 @@ def _plan(mapper: Any) -> _Plan:
 
 
 _UNRESOLVED = object()
+_CASCADE = "audit_cascade"
 _ORG_SLUGS = "audit_org_slugs"
 
 
@@ -229,10 +238,31 @@ def _describe(session: Session, state: Any, plan: _Plan, action: str) -> dict[st
         return None
     if action == "delete":
         identity = ",".join(map(str, state.identity or ()))
-    elif len(plan.primary_key) == 1:
-        identity = str(values.get(plan.primary_key[0]))
     else:
-        identity = ",".join(str(values.get(key)) for key in plan.primary_key)
+        identity = _identity(plan, values)
+    described = _described(session, plan, action, identity, values, changes)
+    cascade = session.info.get(_CASCADE)
+    if cascade is not None:
+        cascaded = cascade.counts.get(id(state.obj()))
+        if cascaded:
+            described["cascaded"] = cascaded
+    return described
+
+
+def _identity(plan: _Plan, values: Any) -> str:
+    if len(plan.primary_key) == 1:
+        return str(values.get(plan.primary_key[0]))
+    return ",".join(str(values.get(key)) for key in plan.primary_key)
+
+
+def _described(
+    session: Session,
+    plan: _Plan,
+    action: str,
+    identity: str,
+    values: Any,
+    changes: dict[str, Any],
+) -> dict[str, Any]:
     if plan.is_organisation:
         org_id = values.get("id")
         slug = values.get("slug")
@@ -257,12 +287,27 @@ def _describe(session: Session, state: Any, plan: _Plan, action: str) -> dict[st
     }
     if slug is not _UNRESOLVED:
         described["org"] = slug
-    cascades = session.info.get("audit_cascades")
-    if cascades:
-        cascaded = cascades.get(id(state.obj()))
-        if cascaded:
-            described["cascaded"] = cascaded
     return described
+
+
+def _database_cascades(session: Session, cascade: cascades.Cascade) -> list[dict[str, Any]]:
+    """Events for the rows the database deletes or nulls by itself in this flush."""
+    found = []
+    for mapper, values, (parent_type, parent_id) in cascade.deleted:
+        plan = _plan(mapper)
+        changes = {
+            key: {"before": _value(key, values[key]), "after": None}
+            for key, _ in plan.columns
+            if values.get(key) is not None
+        }
+        described = _described(session, plan, "delete", _identity(plan, values), values, changes)
+        described["cascaded_from"] = {"type": parent_type, "id": parent_id}
+        found.append(described)
+    for mapper, values, key in cascade.nulled:
+        plan = _plan(mapper)
+        changes = {key: {"before": _value(key, values[key]), "after": None}}
+        found.append(_described(session, plan, "update", _identity(plan, values), values, changes))
+    return found
 
 
 def _audited(obj: Any) -> bool:
@@ -271,23 +316,12 @@ def _audited(obj: Any) -> bool:
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     _unknown_befores(session)
-    # An organisation's deletion cascades in the database; count what goes with it while
-    # it is still there, so its event says so.
-    doomed = [o for o in session.deleted if isinstance(o, m.Organisation)]
-    if not doomed:
-        return
-    cascades = session.info.setdefault("audit_cascades", {})
-    connection = session.connection()
-    for org in doomed:
-        counts = {}
-        for table in m.Base.metadata.sorted_tables:
-            if "org_id" in table.c and table.name not in AUDIT_TABLES:
-                count = connection.scalar(
-                    select(func.count()).select_from(table).where(table.c.org_id == org.id)
-                )
-                if count:
-                    counts[str(table.name)] = count
-        cascades[id(org)] = counts
+    if session.deleted:
+        # What the database's ON DELETE rules will remove or null, found while it is
+        # still there, so that every such row gets its own event.
+        cascade = cascades.expand(session, lambda mapper: _plan(mapper).audited)
+        if cascade is not None:
+            session.info[_CASCADE] = cascade
 
 
 def _unknown_befores(session: Session) -> None:
@@ -337,8 +371,10 @@ def _after_flush(session: Session, _context: Any) -> None:
                     found.append(described)
         found.sort(key=_by_type_and_id)
         pending.extend(found)
+    cascade = session.info.pop(_CASCADE, None)
+    if cascade is not None:
+        pending.extend(_database_cascades(session, cascade))
     session.info.pop("audit_befores", None)
-    session.info.pop("audit_cascades", None)
 
 
 def _before_commit(session: Session) -> None:
@@ -355,7 +391,7 @@ def _before_commit(session: Session) -> None:
 
 def _forget(session: Session, *_args: Any) -> None:
     session.info.pop(PENDING, None)
-    session.info.pop("audit_cascades", None)
+    session.info.pop(_CASCADE, None)
     session.info.pop("audit_befores", None)
     session.info.pop(_ORG_SLUGS, None)
 
