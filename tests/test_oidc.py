@@ -34,6 +34,7 @@ from annexa.accounts.oidc import (
     remove_provider,
     safe_next,
 )
+from annexa.api.app import create_app
 from annexa.errors import InvalidInput, NotFound
 from annexa.orgs import create_organisation
 from annexa.store.db import Database
@@ -47,6 +48,7 @@ from annexa.store.models import (
 )
 from annexa.web import oidc as oidc_web
 from annexa.web.cookies import SESSION_COOKIE
+from annexa.web.security import RateLimits
 from tests.conftest import CliCall
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, LocalOidcProvider
 
@@ -94,6 +96,7 @@ def sso(db: Database, provider: LocalOidcProvider) -> Database:
 def make_app(db: Database) -> FastAPI:
     app = FastAPI()
     app.state.database = db
+    app.state.rate_limits = RateLimits()
     app.include_router(oidc_web.router)
     return app
 
@@ -426,6 +429,37 @@ def test_unknown_disabled_and_unreachable_providers(
         # a port nothing listens on
         configure_provider(session, org, enabled=True, issuer="http://127.0.0.1:9/idp")
     assert_refused(browser.get(f"/auth/oidc/{ORG}/start"), 502, sso, "could not be reached")
+
+
+def test_single_sign_on_is_rate_limited_per_client_address(
+    browser: TestClient, sso: Database, provider: LocalOidcProvider
+) -> None:
+    browser.app.state.rate_limits = RateLimits(sso_per_ip=3)
+    assert sign_in(browser).status_code == 303  # start and callback: two requests
+    back = authorize(browser)  # the third
+    limited = browser.get(back, follow_redirects=False)
+    assert_refused(limited, 429, sso, "Too many sign-in attempts", "wait a few minutes", sessions=1)
+    assert limited.headers["retry-after"] == "300"
+    assert limited.headers["cache-control"] == "no-store"
+    assert len(provider.token_requests) == 1  # the refused callback redeemed no code
+    assert_refused(browser.get(f"/auth/oidc/{ORG}/start"), 429, sso, sessions=1)
+    # another address still gets through
+    elsewhere = TestClient(browser.app, client=("192.0.2.7", 50000))
+    assert elsewhere.get(f"/auth/oidc/{ORG}/start", follow_redirects=False).status_code == 303
+
+
+def test_the_served_app_rate_limits_single_sign_on(db_url: str) -> None:
+    app = create_app(db_url)
+    try:
+        app.state.web.state.rate_limits = RateLimits(sso_per_ip=1)
+        client = TestClient(app)
+        assert client.get("/auth/oidc/no-such-org/start").status_code == 404
+        limited = client.get("/auth/oidc/no-such-org/callback?code=x&state=y")
+        assert limited.status_code == 429
+        assert ">Too many sign-in attempts</h1>" in limited.text
+        assert "Wait a few minutes, then start the sign-in again." in limited.text
+    finally:
+        app.state.database.dispose()
 
 
 def test_the_token_request_follows_the_providers_auth_method(

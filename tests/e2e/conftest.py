@@ -3,6 +3,9 @@
 Playwright launches the system browser (``/usr/bin/chromium``, from the ``chromium``
 package that scripts/test.sh installs); it never downloads one. The tests are skipped,
 loudly, only when no Chromium can be found at all.
+
+The server runs once per backend, like the rest of the suite: over SQLite and over a
+database in the suite's throwaway PostgreSQL cluster (``pg_cluster``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from annexa.accounts import create_user, grant
 from annexa.accounts import service as accounts_service
@@ -28,6 +31,8 @@ from annexa.audit.keys import load_signer
 from annexa.demo import load_demo
 from annexa.store.db import Database
 from annexa.store.models import Organisation
+from tests.conftest import BACKENDS
+from tests.pg_cluster import PostgresCluster
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -65,15 +70,35 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+# What a browser adds over tests/test_web.py (scripts, CSP, htmx swaps) does not depend on
+# the database; the full flow runs on both backends, the other tests on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+
+
+def _database_url(request: pytest.FixtureRequest, folder: Path) -> str:
+    """An empty database on the backend the test asks for."""
+    if request.param == "sqlite":
+        return f"sqlite:///{folder / 'annexa.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+    name = f"e2e_{folder.name.replace('-', '_')}"
+    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return cluster.url(name)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """A demo ISMS with an admin and an auditor, served on a free loopback port."""
     import uvicorn
 
     from annexa.api.app import create_app
 
     folder = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{folder / 'annexa.db'}"
+    url = _database_url(request, folder)
     # Patched only while setting up: the rest of the suite keeps its own environment.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ANNEXA_AUDIT_KEY_FILE", str(folder / "audit.key"))

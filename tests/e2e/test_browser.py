@@ -1,5 +1,6 @@
 """End to end in a real browser: sign in, add and edit a risk, exclude a control with a
-justification, download the SoA and reopen it, and an auditor who cannot write."""
+justification, download the SoA and reopen it (on SQLite and PostgreSQL), and an auditor
+who cannot write."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import openpyxl
 from sqlalchemy import select
 
 from annexa.store.models import Organisation, Risk, SoaEntry
-from tests.e2e.conftest import ADMIN, AUDITOR, ORG, Server
+from tests.e2e.conftest import ADMIN, AUDITOR, ORG, SQLITE_ONLY, Server
 
 RISK_TITLE = "Board papers summarised with an unapproved AI tool"
 
@@ -102,6 +103,7 @@ def test_admin_adds_and_edits_a_risk_excludes_a_control_and_downloads_the_soa(
     assert admin.errors == []  # no CSP violation, no script error anywhere on the way
 
 
+@SQLITE_ONLY
 def test_an_auditor_sees_no_write_controls_and_a_forged_post_is_refused(
     visit, server: Server
 ) -> None:
@@ -143,6 +145,7 @@ def test_an_auditor_sees_no_write_controls_and_a_forged_post_is_refused(
     assert auditor.errors == []
 
 
+@SQLITE_ONLY
 def test_forms_work_without_javascript(visit, server: Server) -> None:
     plain = visit(java_script_enabled=False)
     plain.sign_in(ADMIN)

@@ -15,6 +15,7 @@ from annexa.accounts.service import (
     count_failed_login,
     create_token,
     create_user,
+    dummy_password_check,
     find_user,
     get_user,
     grant,
@@ -29,6 +30,7 @@ from annexa.accounts.service import (
     token_to_dict,
     user_count,
     user_to_dict,
+    verify_password,
 )
 from annexa.accounts.sessions import (
     IssuedSession,
@@ -68,6 +70,7 @@ __all__ = [
     "create_user",
     "csrf_token",
     "disable_totp",
+    "dummy_password_check",
     "end_all_sessions",
     "end_session",
     "find_session",
@@ -87,5 +90,6 @@ __all__ = [
     "totp_uri",
     "user_count",
     "user_to_dict",
+    "verify_password",
     "verify_totp",
 ]

@@ -212,10 +212,10 @@ def login(
     now = now or utcnow()
     user = find_user(session, email)
     if user is None or not user.active or not user.password_hash:
-        _verify(_DUMMY_HASH, password)  # same work as a real check: no user enumeration
+        dummy_password_check(password)  # same work as a real check: no user enumeration
         return None
     check_not_locked(user, now)
-    if not _verify(user.password_hash, password):
+    if not verify_password(user.password_hash, password):
         count_failed_login(user, now)
         session.flush()
         return None
@@ -246,11 +246,26 @@ def count_failed_login(user: User, now: dt.datetime) -> None:
         user.failed_logins = 0
 
 
-def _verify(stored: str, password: str) -> bool:
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches the argon2 hash ``stored``; a malformed hash is a no.
+
+    Counts nothing and locks nothing: :func:`login` does that around it.
+    """
     try:
         return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def dummy_password_check(password: str) -> None:
+    """Spend the time of one real password check, against a hash no password matches.
+
+    A sign-in refused without checking a password (an unknown e-mail, a locked account)
+    calls this, so the answer's timing does not tell an existing account from an unknown
+    one. Public because the web sign-in refuses locked accounts itself and must burn the
+    same time as :func:`login`.
+    """
+    verify_password(_DUMMY_HASH, password)
 
 
 # --- API tokens --------------------------------------------------------------------------

@@ -12,6 +12,10 @@ own        admin, editor, and contributors for records they own (the route check
 audit      admin, auditor: the audit trail
 admin      admin: reading the organisation's members, their tokens, its single sign-on
 manage     admin: changing those; needs a ``write`` token
+redact     admin, editor, contributor: the guard's redaction, which writes the
+           organisation's vault; needs a ``write`` token
+reveal     admin, editor: the guard's restore, which reveals the vaulted originals; needs
+           a ``write`` token (a read token never reveals what was masked)
 =========  ==========================================================================
 
 An organisation the caller is not a member of answers 404, exactly like one that does not
@@ -55,6 +59,8 @@ class Permission(StrEnum):
     AUDIT = "audit"
     ADMIN = "admin"  # the organisation's people and sign-in settings (read)
     MANAGE = "manage"  # … and changing them
+    REDACT = "redact"  # the guard: masking text through the organisation's vault
+    REVEAL = "reveal"  # the guard: restoring vault placeholders to the originals
 
 
 ROLES_FOR = {
@@ -64,8 +70,16 @@ ROLES_FOR = {
     Permission.AUDIT: AUDIT_ROLES,
     Permission.ADMIN: frozenset({"admin"}),
     Permission.MANAGE: frozenset({"admin"}),
+    Permission.REDACT: OWNER_WRITE_ROLES,
+    Permission.REVEAL: WRITE_ROLES,
 }
-WRITING = {Permission.WRITE, Permission.OWN, Permission.MANAGE}
+WRITING = {
+    Permission.WRITE,
+    Permission.OWN,
+    Permission.MANAGE,
+    Permission.REDACT,
+    Permission.REVEAL,
+}
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -70,8 +70,29 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+def request_id_of(request: Request) -> str | None:
+    """The id :class:`annexa.api.app.ApiHeaders` gave this request (None when not served
+    through it). Also used by the pages, which share the API's process and middleware."""
+    value = getattr(request.state, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
+def log_unhandled(logger: logging.Logger, request: Request, exc: Exception) -> str | None:
+    """Log an unexpected error with its traceback (never sent to the client); the request
+    id to quote back, which the log line names too. For the API's and the pages' handlers."""
+    request_id = request_id_of(request)
+    logger.error(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    return request_id
+
+
 def _headers(request: Request) -> dict[str, str]:
-    request_id = getattr(request.state, "request_id", None)
+    request_id = request_id_of(request)
     return {"X-Request-ID": request_id} if request_id else {}
 
 
@@ -131,14 +152,7 @@ async def data_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     """Anything unexpected: logged here with its traceback, never sent to the client."""
-    request_id = getattr(request.state, "request_id", None)
-    log.error(
-        "unhandled error on %s %s (request %s)",
-        request.method,
-        request.url.path,
-        request_id,
-        exc_info=exc,
-    )
+    request_id = log_unhandled(log, request, exc)
     return JSONResponse(
         error_body("internal", f"internal error; quote request id {request_id} when reporting"),
         status_code=500,

@@ -133,7 +133,15 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def _entry(control: Requirement, row: SoaEntry | None, risks: list[str]) -> dict[str, Any]:
+def derive_entry(control: Requirement, row: SoaEntry | None, risks: list[str]) -> dict[str, Any]:
+    """One control's SoA entry from its stored decision (``row``, None when undecided) and
+    the refs of the risks whose treatment links it.
+
+    The one place the SoA's derivation rules live (a linked control is applicable, for
+    risk treatment; an excluded one reads ``not_applicable``). Public so that views which
+    gather decisions and links in their own way (the web SoA page counts links in SQL)
+    still apply exactly these rules.
+    """
     applicable = row.applicable if row else None
     # ``risk_treatment`` follows the links alone, so unlinking a risk does not leave a
     # stale reason behind.
@@ -160,7 +168,12 @@ def _entry(control: Requirement, row: SoaEntry | None, risks: list[str]) -> dict
     }
 
 
-def _rows(session: Session, org_id: int, framework: str) -> dict[str, SoaEntry]:
+def stored_decisions(session: Session, org_id: int, framework: str) -> dict[str, SoaEntry]:
+    """The organisation's stored decisions for ``framework`` (a framework id), by control ref.
+
+    Controls never decided have no row. Public for the same views as :func:`derive_entry`,
+    which pairs each control with its row.
+    """
     rows = session.scalars(
         select(SoaEntry).where(SoaEntry.org_id == org_id, SoaEntry.framework == framework)
     )
@@ -171,9 +184,9 @@ def soa_entries(session: Session, org_id: int, framework: str) -> list[dict[str,
     """Every Annex A control of ``framework`` with the organisation's decision, in catalog
     order. Values are JSON-native so a snapshot can be stored as is."""
     fw = soa_framework(framework)
-    rows = _rows(session, org_id, fw.id)
+    rows = stored_decisions(session, org_id, fw.id)
     risks = linked_risks(session, org_id, fw.id)
-    return [_entry(c, rows.get(c.ref), risks.get(c.ref, [])) for c in fw.controls()]
+    return [derive_entry(c, rows.get(c.ref), risks.get(c.ref, [])) for c in fw.controls()]
 
 
 def soa_entry(session: Session, org_id: int, framework: str, ref: str) -> dict[str, Any]:
@@ -181,7 +194,7 @@ def soa_entry(session: Session, org_id: int, framework: str, ref: str) -> dict[s
     control = annex_a_control(fw, ref)
     row = _row(session, org_id, fw.id, control.ref)
     risks = linked_risks(session, org_id, fw.id, [control.ref]).get(control.ref, [])
-    return _entry(control, row, risks)
+    return derive_entry(control, row, risks)
 
 
 def summarise(entries: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -399,7 +412,7 @@ def set_decision(
     row.decided_by = actor
     row.decided_at = utcnow()
     session.flush()
-    return _entry(control, row, risks)
+    return derive_entry(control, row, risks)
 
 
 def set_status(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from annexa.accounts import WRITE_ROLES, csrf_token, find_session, owns, require_ownership
 from annexa.accounts.sessions import STAGE_FULL
 from annexa.api.deps import ROLES_FOR, WRITING, Permission
+from annexa.api.errors import request_id_of
 from annexa.errors import AnnexaError, Forbidden, NotFound
 from annexa.store.models import Membership, Organisation, User, WebSession
 from annexa.web.cookies import session_secret
@@ -32,8 +33,7 @@ ANONYMOUS = "web:anonymous"
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request; audit events name the user and the request id."""
     database = request.app.state.database
-    request_id = getattr(request.state, "request_id", None)
-    with database.transaction(actor=ANONYMOUS, request_id=request_id) as session:
+    with database.transaction(actor=ANONYMOUS, request_id=request_id_of(request)) as session:
         yield session
 
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
+from annexa.api.errors import log_unhandled
 from annexa.errors import AnnexaError
 
 log = logging.getLogger("annexa.web")
@@ -110,14 +111,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
-    request_id = getattr(request.state, "request_id", None)
-    log.error(
-        "unhandled error on %s %s (request %s)",
-        request.method,
-        request.url.path,
-        request_id,
-        exc_info=exc,
-    )
+    request_id = log_unhandled(log, request, exc)
     return error_page(
         request,
         500,

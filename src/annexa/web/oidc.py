@@ -7,8 +7,10 @@ HttpOnly cookie signed with HMAC-SHA256 (``__Host-`` prefixed behind TLS, so a s
 subdomain cannot plant one). ``GET /auth/oidc/{slug}/callback`` checks that cookie and the
 ``state``, redeems the code, validates the ID token, finds or provisions the user (see
 :mod:`annexa.accounts.oidc`), starts a session and redirects to ``/o/{slug}/`` (or the safe
-``next``). Every failure answers an error page (400, 401, 403, 404 or 502), clears the flow
-cookie, and signs nobody in.
+``next``). Every failure answers an error page (400, 401, 403, 404, 429 or 502), clears the
+flow cookie, and signs nobody in. Both routes are rate limited per client IP
+(:class:`annexa.web.security.RateLimits`): over the limit they answer 429 before doing
+any work.
 
 The cookie's key is derived from ``ANNEXA_SECRET_KEY`` when set (needed when several
 processes serve the same site), else made per process: a restart in the middle of a
@@ -23,7 +25,6 @@ import hmac
 import logging
 import os
 import secrets
-from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +32,7 @@ import orjson
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from annexa.accounts.oidc import (
     FLOW_LIFETIME,
@@ -47,8 +48,11 @@ from annexa.accounts.oidc import (
     usable_provider,
 )
 from annexa.accounts.sessions import end_session, find_session, start_session
+from annexa.api.errors import request_id_of
 from annexa.errors import AnnexaError
 from annexa.web.cookies import is_secure, session_secret, set_session_cookie
+from annexa.web.errors import error_page
+from annexa.web.security import client_ip
 
 log = logging.getLogger("annexa.web.oidc")
 
@@ -57,7 +61,6 @@ router = APIRouter()
 FLOW_COOKIE = "annexa_oidc"
 SECURE_FLOW_COOKIE = "__Host-annexa_oidc"  # behind TLS: Secure, Path=/, no Domain
 SECRET_ENV = "ANNEXA_SECRET_KEY"  # noqa: S105 (the name of a variable, not a secret)
-SIGN_IN_PATH = "/login"
 _PROCESS_KEY = secrets.token_bytes(32)
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 TITLES = {
@@ -65,6 +68,7 @@ TITLES = {
     401: "Sign-in not accepted",
     403: "Sign-in not allowed",
     404: "No single sign-on here",
+    429: "Too many sign-in attempts",
     502: "Identity provider unavailable",
     503: "Try again",
 }
@@ -134,32 +138,34 @@ def _clear_flow_cookie(response: Response, request: Request) -> None:
 # --- pages -------------------------------------------------------------------------------
 
 
-def _fallback_page(status: int, title: str, message: str) -> HTMLResponse:
-    body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} · Annexa</title></head><body><main>"
-        f'<h1>{escape(title)}</h1><p role="alert">{escape(message)}</p>'
-        f'<p><a href="{SIGN_IN_PATH}">Back to sign-in</a></p></main></body></html>'
-    )
-    return HTMLResponse(body, status_code=status)
-
-
 def failure_page(request: Request, exc: AnnexaError) -> Response:
     """The error page for a sign-in that did not complete; it clears the flow cookie."""
     status = exc.http_status if exc.http_status in TITLES else 400
     message = exc.message[:1].upper() + exc.message[1:] + "."
     if exc.fix:
         message += " " + exc.fix[:1].upper() + exc.fix[1:] + "."
-    title = TITLES[status]
-    try:
-        from annexa.web.errors import error_page
-    except ImportError:
-        response = _fallback_page(status, title, message)
-    else:
-        response = error_page(request, status, title, message)
+    response = error_page(request, status, TITLES[status], message)
     for name, value in _NO_STORE.items():
         response.headers[name] = value
     _clear_flow_cookie(response, request)
+    return response
+
+
+def _over_the_limit(request: Request) -> Response | None:
+    """The 429 page when this client IP sent too many single sign-on requests, else None."""
+    limits = request.app.state.rate_limits
+    if limits.sso_request(client_ip(request)):
+        return None
+    log.warning("single sign-on requests from %s over the rate limit", client_ip(request))
+    response = failure_page(
+        request,
+        SignInFailed(
+            "too many sign-in attempts from this address",
+            status=429,
+            fix="wait a few minutes, then start the sign-in again",
+        ),
+    )
+    response.headers["Retry-After"] = str(int(limits.sso.window))
     return response
 
 
@@ -167,14 +173,12 @@ def _redirect_uri(request: Request, slug: str) -> str:
     return str(redirect_uri(slug, str(request.base_url)))
 
 
-def _request_id(request: Request) -> str | None:
-    value = getattr(request.state, "request_id", None)
-    return value if isinstance(value, str) else None
-
-
 @router.get("/auth/oidc/{slug}/start", name="oidc_start", include_in_schema=False)
 def oidc_start(request: Request, slug: str, next: str | None = None) -> Response:
     """Send the browser to the organisation's identity provider."""
+    limited = _over_the_limit(request)
+    if limited is not None:
+        return limited
     database = request.app.state.database
     try:
         with database.reading() as session:
@@ -210,6 +214,9 @@ def oidc_callback(
     error_description: str | None = None,
 ) -> Response:
     """The browser's return from the provider: sign in, or say why not."""
+    limited = _over_the_limit(request)
+    if limited is not None:
+        return limited
     slug = slug[:64]
     try:
         if error:
@@ -246,7 +253,7 @@ def _complete(
     with database.reading() as session:
         _org, provider = usable_provider(session, slug)
         claims = finish_sign_in(provider, flow, state=state, code=code, redirect_to=redirect_to)
-    with database.transaction(actor="oidc", request_id=_request_id(request)) as session:
+    with database.transaction(actor="oidc", request_id=request_id_of(request)) as session:
         org, provider = usable_provider(session, slug)
         signed_in = resolve_user(session, org, provider, claims)
         session.info["actor"] = signed_in.user.email

@@ -18,9 +18,13 @@ from sqlalchemy.orm import Session
 from annexa.risk import get_matrix
 from annexa.risk.matrix import RiskMatrix
 from annexa.risk.register import date_as_text, risk_filters
-from annexa.soa.service import _entry as soa_entry_of  # the SoA's own derivation rules
-from annexa.soa.service import _rows as soa_rows
-from annexa.soa.service import filter_entries, soa_framework, summarise
+from annexa.soa.service import (
+    derive_entry,
+    filter_entries,
+    soa_framework,
+    stored_decisions,
+    summarise,
+)
 from annexa.store.models import Organisation, Risk, RiskControl
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -333,7 +337,7 @@ def soa_page_view(
     downloads still list every linked risk.
     """
     fw = soa_framework(framework)
-    rows = soa_rows(session, org.id, fw.id)
+    rows = stored_decisions(session, org.id, fw.id)
     counts = {
         ref: int(count)
         for ref, count in session.execute(
@@ -345,7 +349,7 @@ def soa_page_view(
     entries = []
     for control in fw.controls():
         count = counts.get(control.ref, 0)
-        entry = soa_entry_of(control, rows.get(control.ref), ["linked"] if count else [])
+        entry = derive_entry(control, rows.get(control.ref), ["linked"] if count else [])
         entry["risks"] = []
         entry["risk_count"] = count
         entries.append(entry)

@@ -7,9 +7,11 @@ is an HMAC under a per-process key of a random value the browser holds in a cook
 (a signed double-submit cookie: a site that can plant a cookie still cannot forge the
 matching token).
 
-Rate limits: an in-memory sliding window per client IP and per e-mail address, on top of
-the account lock-out. In memory means per process and reset by a restart; run one server
-process (``annexa serve`` does) or put a shared limiter in front of several.
+Rate limits: in-memory sliding windows, on top of the account lock-out: password and code
+attempts per client IP and failures per e-mail address, and single sign-on requests
+(``/auth/oidc/…``) per client IP. In memory means per process and reset by a restart;
+``annexa serve`` runs one process. The lock-out lives in the database, so it holds across
+processes and restarts; behind several processes, put a shared limiter in front of them.
 """
 
 from __future__ import annotations
@@ -158,13 +160,28 @@ class SlidingWindow:
             now = self.clock()
             self._recent(key, now).append(now)
 
+    def take(self, key: str) -> bool:
+        """Count one hit when allowed, in one step; False (and nothing counted) when not."""
+        with self._lock:
+            now = self.clock()
+            hits = self._recent(key, now)
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
     def clear(self) -> None:
         with self._lock:
             self._hits.clear()
 
 
 class RateLimits:
-    """Sign-in attempts per client IP, and failures per e-mail address (known or not)."""
+    """Sign-in attempts per client IP, failures per e-mail address (known or not), and
+    single sign-on requests per client IP.
+
+    Single sign-on has its own, larger window: each sign-in is two requests (start and
+    callback), and a whole office behind one address signs in at nine.
+    """
 
     def __init__(
         self,
@@ -173,9 +190,12 @@ class RateLimits:
         ip_window: float = 300.0,
         per_account: int = 10,
         account_window: float = 900.0,
+        sso_per_ip: int = 120,
+        sso_window: float = 300.0,
     ):
         self.ip = SlidingWindow(per_ip, ip_window)
         self.account = SlidingWindow(per_account, account_window)
+        self.sso = SlidingWindow(sso_per_ip, sso_window)
 
     @staticmethod
     def account_key(email: str) -> str:
@@ -191,6 +211,10 @@ class RateLimits:
 
     def failure(self, email: str) -> None:
         self.account.hit(self.account_key(email))
+
+    def sso_request(self, ip: str) -> bool:
+        """Count one single sign-on request (start or callback); False when over the limit."""
+        return self.sso.take(ip)
 
 
 def client_ip(request: Request) -> str:

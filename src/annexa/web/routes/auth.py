@@ -15,8 +15,13 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from annexa.accounts import complete_second_factor, end_session, login, start_session
-from annexa.accounts import service as accounts_service
+from annexa.accounts import (
+    complete_second_factor,
+    dummy_password_check,
+    end_session,
+    login,
+    start_session,
+)
 from annexa.accounts.sessions import STAGE_FULL, STAGE_PASSWORD
 from annexa.errors import AccountLocked, Unauthenticated
 from annexa.web.cookies import clear_session_cookie, set_session_cookie
@@ -102,12 +107,6 @@ def login_form(request: Request, session: DbSession) -> Response:
     return _login_page(request, session, next_url=next_url)
 
 
-def _burn_time(password: str) -> None:
-    # A locked account answers without checking the password; do the same work anyway so
-    # the answer's timing does not tell a locked (existing) account from an unknown one.
-    accounts_service._verify(accounts_service._DUMMY_HASH, password)
-
-
 @router.post("/login")
 def login_submit(request: Request, session: DbSession, form: FormData) -> Response:
     email = (form.get("email") or "").strip()[:320]
@@ -124,7 +123,9 @@ def login_submit(request: Request, session: DbSession, form: FormData) -> Respon
     try:
         user = login(session, email, password[:1024])
     except AccountLocked:
-        _burn_time(password[:1024])
+        # Refused without checking the password: do the same work anyway, so the timing
+        # does not tell a locked (existing) account from an unknown one.
+        dummy_password_check(password[:1024])
     if user is None:
         limits.failure(email)
         session.commit()  # keep the failure count (and any lock-out) it recorded

@@ -3,6 +3,9 @@ forms to add and change them. Contributors add and change the ones they own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -65,6 +68,19 @@ AI_FIELDS = (
 AI_ALIASES = {"data_category": "data_categories", "oversight": "human_oversight", "asset": "assets"}
 
 
+@dataclass(frozen=True)
+class Register:
+    """What the shared handlers need to know of a register."""
+
+    section: str  # its records live at /o/{slug}/{section}/item/{name}
+    fields: tuple[str, ...]  # its form's fields, where a service error can be shown
+    aliases: dict[str, str]  # service field names that differ from the form's
+
+
+ASSETS = Register("assets", ASSET_FIELDS, ASSET_ALIASES)
+AI_SYSTEMS = Register("ai-systems", AI_FIELDS, AI_ALIASES)
+
+
 def _choices(page: OrgPage) -> dict[str, Any]:
     scheme = get_scheme(page.org)
     return {
@@ -92,6 +108,71 @@ def _pick(value: str | None, allowed: Any) -> str | None:
 
 def _notice(page: OrgPage) -> str | None:
     return NOTICES.get(page.request.query_params.get("notice") or "")
+
+
+def _list_page(
+    page: OrgPage,
+    template: str,
+    nav: str,
+    filters: dict[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    errors: dict[str, str] | None,
+    values: Any,
+    status: int,
+) -> Response:
+    """A register's page: one window of ``rows``, its filters, and the add form (open, with
+    the refused values and their errors, after a refused add)."""
+    params = page.request.query_params
+    shown, pager = window(rows, params.get("page"), params.get("per"))
+    return render(
+        page.request,
+        template,
+        {
+            "page": page,
+            "nav": nav,
+            "rows": shown,
+            "pager": pager,
+            "filters": filters,
+            "params": {**filters, "per": pager.size if pager.size != 50 else None},
+            **_choices(page),
+            "errors": errors or {},
+            "values": values or {},
+            "add_open": bool(errors),
+            "notice": _notice(page) if status == 200 else None,
+        },
+        status_code=status,
+    )
+
+
+def _require_owners(page: OrgPage, current: str | None, values: dict[str, Any]) -> None:
+    """Contributors change only what they own, and may not hand it to someone else."""
+    page.require_owner(current)
+    if values["owner"] != (current or ""):
+        page.require_owner(values["owner"] or None)
+
+
+def _submit(
+    page: OrgPage,
+    register: Register,
+    write: Callable[[], str],
+    *,
+    values: dict[str, Any],
+    refused: Callable[..., Response],
+    notice: str,
+) -> Response:
+    """Run ``write`` (it returns the record's name) as one audited change, then go to the
+    record's page. A change the service refuses shows ``refused`` again, with the posted
+    values and the error next to its field (422); a role refusal stays a 403."""
+    try:
+        with page.writing():
+            name = write()
+    except Forbidden:
+        raise
+    except AnnexaError as exc:
+        errors = errors_of(exc, register.fields, register.aliases)
+        return refused(errors=errors, values=values, status=422)
+    return RedirectResponse(page.url(register.section, "item", name) + f"?notice={notice}", 303)
 
 
 # --- assets -------------------------------------------------------------------------------
@@ -125,26 +206,9 @@ def _assets_page(
     page: OrgPage, *, errors: dict[str, str] | None = None, values: Any = None, status: int = 200
 ) -> Response:
     filters = _asset_filters(page)
-    params = page.request.query_params
-    rows, pager = window(_assets(page, filters), params.get("page"), params.get("per"))
-    link = {**filters, "per": pager.size if pager.size != 50 else None}
-    return render(
-        page.request,
-        "assets.html",
-        {
-            "page": page,
-            "nav": "assets",
-            "rows": rows,
-            "pager": pager,
-            "filters": filters,
-            "params": link,
-            **_choices(page),
-            "errors": errors or {},
-            "values": values or {},
-            "add_open": bool(errors),
-            "notice": _notice(page) if status == 200 else None,
-        },
-        status_code=status,
+    rows = _assets(page, filters)
+    return _list_page(
+        page, "assets.html", "assets", filters, rows, errors=errors, values=values, status=status
     )
 
 
@@ -190,27 +254,23 @@ def _asset_values(form: Fields) -> dict[str, Any]:
 def asset_add(page: OwnerWriter, form: FormData) -> Response:
     values = _asset_values(form)
     page.require_owner(values["owner"] or None)
-    try:
-        with page.writing():
-            asset = add_asset(
-                page.session,
-                page.org,
-                values["name"],
-                classification=values["classification"],
-                kind=values["kind"],
-                description=values["description"] or None,
-                owner=values["owner"] or None,
-                tags=values["tags"],
-                location=values["location"] or None,
-                supplier=values["supplier"] or None,
-            )
-            name = asset.name
-    except Forbidden:
-        raise
-    except AnnexaError as exc:
-        errors = errors_of(exc, ASSET_FIELDS, ASSET_ALIASES)
-        return _assets_page(page, errors=errors, values=values, status=422)
-    return RedirectResponse(page.url("assets", "item", name) + "?notice=added", status_code=303)
+
+    def write() -> str:
+        return add_asset(
+            page.session,
+            page.org,
+            values["name"],
+            classification=values["classification"],
+            kind=values["kind"],
+            description=values["description"] or None,
+            owner=values["owner"] or None,
+            tags=values["tags"],
+            location=values["location"] or None,
+            supplier=values["supplier"] or None,
+        ).name
+
+    refused = partial(_assets_page, page)
+    return _submit(page, ASSETS, write, values=values, refused=refused, notice="added")
 
 
 def _asset_detail(
@@ -244,32 +304,26 @@ def asset_page(page: Reader, name: str) -> Response:
 @router.post("/assets/item/{name:path}")
 def asset_save(page: OwnerWriter, name: str, form: FormData) -> Response:
     asset = get_asset(page.session, page.org, name)
-    page.require_owner(asset.owner)
     values = _asset_values(form)
-    if values["owner"] != (asset.owner or ""):
-        page.require_owner(values["owner"] or None)
-    try:
-        with page.writing():
-            updated = update_asset(
-                page.session,
-                page.org,
-                asset.name,
-                new_name=values["name"],
-                classification=values["classification"],
-                kind=values["kind"],
-                description=values["description"],
-                owner=values["owner"],
-                tags=values["tags"],
-                location=values["location"],
-                supplier=values["supplier"],
-            )
-            new_name = updated.name
-    except Forbidden:
-        raise
-    except AnnexaError as exc:
-        errors = errors_of(exc, ASSET_FIELDS, ASSET_ALIASES)
-        return _asset_detail(page, name, errors=errors, values=values, status=422)
-    return RedirectResponse(page.url("assets", "item", new_name) + "?notice=saved", 303)
+    _require_owners(page, asset.owner, values)
+
+    def write() -> str:
+        return update_asset(
+            page.session,
+            page.org,
+            asset.name,
+            new_name=values["name"],
+            classification=values["classification"],
+            kind=values["kind"],
+            description=values["description"],
+            owner=values["owner"],
+            tags=values["tags"],
+            location=values["location"],
+            supplier=values["supplier"],
+        ).name
+
+    refused = partial(_asset_detail, page, name)
+    return _submit(page, ASSETS, write, values=values, refused=refused, notice="saved")
 
 
 # --- AI systems ------------------------------------------------------------------------------
@@ -295,25 +349,9 @@ def _ai_page(
     page: OrgPage, *, errors: dict[str, str] | None = None, values: Any = None, status: int = 200
 ) -> Response:
     filters = _ai_filters(page)
-    params = page.request.query_params
-    rows, pager = window(_ai_systems(page, filters), params.get("page"), params.get("per"))
-    return render(
-        page.request,
-        "ai_systems.html",
-        {
-            "page": page,
-            "nav": "ai",
-            "rows": rows,
-            "pager": pager,
-            "filters": filters,
-            "params": {**filters, "per": pager.size if pager.size != 50 else None},
-            **_choices(page),
-            "errors": errors or {},
-            "values": values or {},
-            "add_open": bool(errors),
-            "notice": _notice(page) if status == 200 else None,
-        },
-        status_code=status,
+    rows = _ai_systems(page, filters)
+    return _list_page(
+        page, "ai_systems.html", "ai", filters, rows, errors=errors, values=values, status=status
     )
 
 
@@ -368,31 +406,27 @@ def _ai_values(form: Fields) -> dict[str, Any]:
 def ai_add(page: OwnerWriter, form: FormData) -> Response:
     values = _ai_values(form)
     page.require_owner(values["owner"] or None)
-    try:
-        with page.writing():
-            system = add_ai_system(
-                page.session,
-                page.org,
-                values["name"],
-                purpose=values["purpose"],
-                provider=values["provider"] or None,
-                model=values["model"] or None,
-                role=values["role"],
-                data_categories=values["data_categories"],
-                human_oversight=values["human_oversight"] or None,
-                risk_class=values["risk_class"],
-                stage=values["stage"],
-                owner=values["owner"] or None,
-                assets=values["assets"],
-                supplier=values["supplier"] or None,
-            )
-            name = system.name
-    except Forbidden:
-        raise
-    except AnnexaError as exc:
-        errors = errors_of(exc, AI_FIELDS, AI_ALIASES)
-        return _ai_page(page, errors=errors, values=values, status=422)
-    return RedirectResponse(page.url("ai-systems", "item", name) + "?notice=added", 303)
+
+    def write() -> str:
+        return add_ai_system(
+            page.session,
+            page.org,
+            values["name"],
+            purpose=values["purpose"],
+            provider=values["provider"] or None,
+            model=values["model"] or None,
+            role=values["role"],
+            data_categories=values["data_categories"],
+            human_oversight=values["human_oversight"] or None,
+            risk_class=values["risk_class"],
+            stage=values["stage"],
+            owner=values["owner"] or None,
+            assets=values["assets"],
+            supplier=values["supplier"] or None,
+        ).name
+
+    refused = partial(_ai_page, page)
+    return _submit(page, AI_SYSTEMS, write, values=values, refused=refused, notice="added")
 
 
 def _ai_detail(
@@ -430,36 +464,30 @@ def ai_page(page: Reader, name: str) -> Response:
 @router.post("/ai-systems/item/{name:path}")
 def ai_save(page: OwnerWriter, name: str, form: FormData) -> Response:
     system = get_ai_system(page.session, page.org, name)
-    page.require_owner(system.owner)
     values = _ai_values(form)
-    if values["owner"] != (system.owner or ""):
-        page.require_owner(values["owner"] or None)
-    try:
-        with page.writing():
-            updated = update_ai_system(
-                page.session,
-                page.org,
-                system.name,
-                new_name=values["name"],
-                purpose=values["purpose"],
-                provider=values["provider"],
-                model=values["model"],
-                role=values["role"],
-                data_categories=values["data_categories"],
-                human_oversight=values["human_oversight"],
-                risk_class=values["risk_class"],
-                stage=values["stage"],
-                owner=values["owner"],
-                assets=values["assets"],
-                supplier=values["supplier"],
-            )
-            new_name = updated.name
-    except Forbidden:
-        raise
-    except AnnexaError as exc:
-        errors = errors_of(exc, AI_FIELDS, AI_ALIASES)
-        return _ai_detail(page, name, errors=errors, values=values, status=422)
-    return RedirectResponse(page.url("ai-systems", "item", new_name) + "?notice=saved", 303)
+    _require_owners(page, system.owner, values)
+
+    def write() -> str:
+        return update_ai_system(
+            page.session,
+            page.org,
+            system.name,
+            new_name=values["name"],
+            purpose=values["purpose"],
+            provider=values["provider"],
+            model=values["model"],
+            role=values["role"],
+            data_categories=values["data_categories"],
+            human_oversight=values["human_oversight"],
+            risk_class=values["risk_class"],
+            stage=values["stage"],
+            owner=values["owner"],
+            assets=values["assets"],
+            supplier=values["supplier"],
+        ).name
+
+    refused = partial(_ai_detail, page, name)
+    return _submit(page, AI_SYSTEMS, write, values=values, refused=refused, notice="saved")
 
 
 def _check_format(fmt: str) -> None:
