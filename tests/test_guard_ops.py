@@ -126,7 +126,7 @@ def test_vault_ttl_and_encryption() -> None:
     vault = Vault(KEY, ttl=10, clock=lambda: now[0])
     token = vault.put("EMAIL_ADDRESS", "a@x.io")
     assert vault.put("EMAIL_ADDRESS", "a@x.io") == token
-    assert all(b"a@x.io" not in sealed for sealed, _ in vault._entries.values())
+    assert all(b"a@x.io" not in sealed for sealed, _ in vault.store.entries.values())
     now[0] += 11
     assert vault.restore(f"to {token}") == f"to {token}"  # expired: left alone
     assert vault.purge() == 0 or len(vault) == 0

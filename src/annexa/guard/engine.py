@@ -748,6 +748,22 @@ def apply_operators(
     if blocked:
         kinds = ", ".join(sorted({f.entity_type for f in blocked}))
         raise Blocked(f"policy blocks this text: it contains {kinds}", blocked)
+    vaulted = [
+        (f.entity_type, f.text) for f, r in zip(findings, rules, strict=True) if r.action == "vault"
+    ]
+    if vaulted and state.vault is None:
+        raise GuardError("the vault action needs RedactionState(vault=Vault(key))")
+    keyed = {r.action for r in rules} & {"pseudonymise", "fake"}
+    if keyed and not (state.key or guard.key):
+        raise GuardError(
+            f"the {min(keyed)} action needs an organisation key (Guard(key=...) or "
+            "RedactionState(key=...))"
+        )
+    # One store call for the whole text: a database vault takes its locks in one fixed
+    # order then, so concurrent redactions cannot deadlock.
+    placeholders = iter(
+        state.vault.put_many(vaulted) if state.vault is not None and vaulted else ()
+    )
     out: list[str] = []
     last = 0
     actions = []
@@ -766,17 +782,11 @@ def apply_operators(
             out.append(state.tag(etype, value))
         elif action in ("pseudonymise", "fake"):
             key = state.key or guard.key
-            if not key:
-                raise GuardError(
-                    f"the {action} action needs an organisation key (Guard(key=...) or "
-                    "RedactionState(key=...))"
-                )
+            assert key  # checked above
             fn = operators.pseudonym if action == "pseudonymise" else operators.fake
             out.append(fn(key, etype, value))
         elif action == "vault":
-            if state.vault is None:
-                raise GuardError("the vault action needs RedactionState(vault=Vault(key))")
-            out.append(state.vault.put(etype, value))
+            out.append(next(placeholders))
         else:  # pragma: no cover - pydantic restricts actions
             raise GuardError(f"unknown action {action!r}")
         last = finding.end

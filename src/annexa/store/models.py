@@ -505,3 +505,41 @@ class UserIdentity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+# --- Guard vault (reversible pseudonymisation; see docs/guard.md) ---------------------
+# Not audited (annexa.audit.log.UNAUDITED_TABLES): entries are short-lived, sealed
+# values of prompts and documents, not records of the ISMS.
+
+
+class GuardVaultEntry(Base):
+    """One vaulted value: AES-256-GCM sealed under the organisation's derived key, with
+    the placeholder as associated data, found again by a keyed HMAC of the value."""
+
+    __tablename__ = "guard_vault_entry"
+    __table_args__ = (
+        UniqueConstraint("org_id", "placeholder"),
+        UniqueConstraint("org_id", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    placeholder: Mapped[str] = mapped_column(String(64))  # <EMAIL_ADDRESS_12>
+    entity_type: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[bytes] = mapped_column(LargeBinary)  # HMAC-SHA256 of type and value
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # 12-byte nonce ‖ ciphertext ‖ tag
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class GuardVaultCounter(Base):
+    """The last placeholder number issued per organisation and entity type: incremented
+    in place (an upsert that locks the row), so numbers stay unique across processes."""
+
+    __tablename__ = "guard_vault_counter"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -6,6 +6,7 @@ from annexa.api.routers import (
     audit,
     catalogs,
     context,
+    guard,
     meta,
     risks,
     soa,
@@ -24,4 +25,5 @@ ROUTERS = [
     status.router,
     audit.router,
     admin.router,
+    guard.router,
 ]
