@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -265,3 +266,187 @@ def test_numbers_beyond_the_database_are_bad_input_not_server_errors(api: Api) -
         response = api.get("admin", path)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["error"]["code"] == "invalid_input"
+
+
+# --- what the CLI does, over the API ---------------------------------------------------------
+
+CUSTOM_FRAMEWORK = Path(__file__).parent / "data" / "catalog_custom.yaml"
+CISO_LIBRARY = Path(__file__).parent / "data" / "catalog_ciso_library.yaml"
+THREE_BY_THREE = {
+    "likelihood": ["Low", "Medium", "High"],
+    "impact": ["Minor", "Moderate", "Major"],
+    "levels": [
+        {"name": "Low", "min": 1, "max": 2},
+        {"name": "Medium", "min": 3, "max": 4},
+        {"name": "High", "min": 6, "max": 9},
+    ],
+    "acceptance_threshold": 3,
+}
+
+
+def _events(api: Api, object_: str) -> list[dict]:
+    found = api.get("auditor", f"{A}/audit/events", params={"object": object_, "limit": 500})
+    return found.json()["items"]
+
+
+def test_risk_matrix_set(api: Api) -> None:
+    rated = api.send("admin", "POST", f"{A}/risks/R-0001/assess", {"likelihood": 3, "impact": 3})
+    assert rated.json()["inherent"]["level"] == "Medium"
+    # GET's answer is accepted back as it is (max_score included)
+    current = api.get("viewer", f"{A}/risk-matrix").json()
+    assert api.send("editor", "PUT", f"{A}/risk-matrix", current).status_code == 200
+    changed = api.send("editor", "PUT", f"{A}/risk-matrix", THREE_BY_THREE)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["max_score"] == 9
+    assert api.get("viewer", f"{A}/risk-matrix").json()["likelihood"] == ["Low", "Medium", "High"]
+    # every stored risk is re-rated under the new bands, in the service, audited
+    assert api.get("viewer", f"{A}/risks/R-0001").json()["inherent"]["level"] == "High"
+    rerated = [e for e in _events(api, "risk:R-0001") if "inherent_level" in e["changes"]]
+    assert rerated[-1]["actor"] == "editor@a.example"
+    org_events = _events(api, f"organisation:{ORG_A}")
+    assert any(
+        e["actor"] == "editor@a.example" and "risk_matrix" in e["changes"] for e in org_events
+    ), org_events
+
+    for body, field in [
+        ({**THREE_BY_THREE, "acceptance_threshold": 10}, "acceptance_threshold"),
+        ({**THREE_BY_THREE, "levels": THREE_BY_THREE["levels"][:2]}, "levels"),
+        ({**THREE_BY_THREE, "impact": ["A", "a", "B"]}, "impact"),
+        ({**THREE_BY_THREE, "levels": [{"name": "X", "min": 0, "max": 9}]}, "levels.0.min"),
+        ({**THREE_BY_THREE, "colours": []}, "colours"),
+        ({k: v for k, v in THREE_BY_THREE.items() if k != "impact"}, "impact"),
+    ]:
+        refused = api.send("admin", "PUT", f"{A}/risk-matrix", body)
+        assert refused.status_code == 422, (field, refused.text)
+        assert refused.json()["error"]["field"] == field, refused.text
+    # a smaller scale than a stored rating: refused, nothing changes
+    api.send("admin", "POST", f"{A}/risks/R-0001/assess", {"likelihood": 3, "impact": 3})
+    two = {
+        "likelihood": ["Low", "High"],
+        "impact": ["Low", "High"],
+        "levels": [{"name": "Low", "min": 1, "max": 2}, {"name": "High", "min": 4, "max": 4}],
+        "acceptance_threshold": 2,
+    }
+    conflict = api.send("admin", "PUT", f"{A}/risk-matrix", two)
+    assert conflict.status_code == 409 and "R-0001" in conflict.json()["error"]["message"]
+    assert api.get("viewer", f"{A}/risk-matrix").json()["max_score"] == 9
+
+
+def test_audit_public_key_and_verify(api: Api) -> None:
+    from annexa.audit.keys import Signer
+
+    # without a signing key the log is still verified (no signatures to check)
+    report = api.get("auditor", f"{A}/audit/verify")
+    assert report.status_code == 200, report.text
+    unsigned = report.json()
+    assert unsigned["ok"] and unsigned["events"] > 0 and not unsigned["signed"]
+    assert unsigned["problem"] is None and len(unsigned["root"]) == 64
+    assert api.get("auditor", f"{A}/audit/public-key").status_code == 404
+
+    signer = Signer.generate()
+    api.app.state.signer = signer
+    key = api.get("auditor", f"{A}/audit/public-key")
+    assert key.status_code == 200 and key.json() == {"public_key": signer.verifier.encode()}
+    note = api.get("auditor", f"{A}/audit/checkpoint").json()["checkpoint"]
+    api.send("editor", "POST", f"{A}/suppliers", {"name": "After the checkpoint"})
+    signed = api.get("admin", f"{A}/audit/verify").json()
+    assert signed["ok"] and signed["signed"] and signed["checkpoints"] >= 1
+    assert signed["events"] > unsigned["events"]
+    held = api.send("auditor", "POST", f"{A}/audit/verify", {"checkpoints": [note]})
+    assert held.status_code == 200 and held.json()["held_checkpoints"] == 1, held.text
+    assert held.json()["ok"]
+    # another key: the stored checkpoints are not signed by it
+    other = Signer.generate().verifier.encode()
+    foreign = api.get("auditor", f"{A}/audit/verify", params={"key": other}).json()
+    assert not foreign["ok"] and foreign["problem"]
+
+    for method, path, body, field in [
+        ("GET", f"{A}/audit/verify?key=nonsense", None, "key"),
+        ("POST", f"{A}/audit/verify", {"checkpoints": ["not a note"]}, "checkpoints.0"),
+        ("POST", f"{A}/audit/verify", {"checkpoints": "x"}, "checkpoints"),
+    ]:
+        refused = api.send("auditor", method, path, body)
+        assert refused.status_code == 422, (path, refused.text)
+        assert refused.json()["error"]["field"] == field
+    for role in ("editor", "contributor", "viewer"):
+        assert api.get(role, f"{A}/audit/public-key").status_code == 403
+        assert api.get(role, f"{A}/audit/verify").status_code == 403
+        assert api.send(role, "POST", f"{A}/audit/verify", {}).status_code == 403
+
+
+def test_mappings_and_imported_frameworks(api: Api) -> None:
+    listed = api.get("viewer", "/api/v1/mappings").json()
+    pairs = {(m["source"], m["target"]) for m in listed["items"]}
+    assert ("iso27001-2013", "iso27001-2022") in pairs or (
+        "iso27001-2022",
+        "iso27001-2013",
+    ) in pairs
+    assert listed["total"] == len(listed["items"]) > 0
+
+    text = CUSTOM_FRAMEWORK.read_text(encoding="utf-8")
+    imported = api.send(
+        "editor",
+        "POST",
+        f"{A}/catalogs",
+        headers={"Content-Type": "text/yaml"},
+        content=text.encode(),
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["id"] == "acme-supplier-policy"
+    assert imported.json()["source_format"] == "annexa" and imported.json()["requirements"] == 3
+    ciso = api.send(
+        "admin", "POST", f"{A}/catalogs", {"yaml": CISO_LIBRARY.read_text(), "id": "ciso-copy"}
+    )
+    assert ciso.status_code == 201, ciso.text
+    assert ciso.json()["id"] == "ciso-copy" and ciso.json()["source_format"] == "ciso-assistant"
+    # the organisation's members see its imports; the built-in list and other orgs do not
+    ids = {c["id"] for c in api.get("viewer", f"{A}/catalogs").json()["items"]}
+    assert {"acme-supplier-policy", "ciso-copy", "iso27001-2022"} <= ids
+    shown = api.get("viewer", f"{A}/catalogs/acme-supplier-policy", params={"kind": "control"})
+    assert [r["ref"] for r in shown.json()["requirements"]] == ["GOV-1", "GOV-2", "TEC-1"]
+    assert api.get("viewer", "/api/v1/catalogs/acme-supplier-policy").status_code == 404
+    bob = api.get("bob", "/api/v1/orgs/other-org/catalogs/acme-supplier-policy")
+    assert bob.status_code == 404
+    # audited under the API user
+    [event] = _events(api, "custom_framework:acme-supplier-policy") or [None]
+    assert event is not None and event["actor"] == "editor@a.example"
+
+    again = api.send(
+        "editor", "POST", f"{A}/catalogs", headers={"Content-Type": "text/yaml"}, content=text
+    )
+    assert again.status_code == 409 and again.json()["error"]["field"] == "id"
+    for headers, content, field, status in [
+        ({"Content-Type": "text/yaml"}, "id: [unclosed", "yaml", 422),
+        ({"Content-Type": "text/yaml"}, "id: x\nname: X\nrequirements: 3\n", None, 422),
+        ({"Content-Type": "application/json"}, '{"yaml": 3}', "yaml", 422),
+        ({"Content-Type": "application/json"}, '{"text": "x"}', None, 422),
+        ({"Content-Type": "application/json"}, "{", "body", 422),
+        ({"Content-Type": "text/yaml"}, b"\xff\xfe", "body", 422),
+        ({"Content-Type": "image/png"}, "x", "Content-Type", 415),
+        ({"Content-Type": "text/yaml"}, "x" * (4 << 20) + "x", "body", 413),
+    ]:
+        refused = api.send("admin", "POST", f"{A}/catalogs", headers=headers, content=content)
+        assert refused.status_code == status, (content[:40], refused.text)
+        error = refused.json()["error"]
+        assert error["field"] if field is None else error["field"] == field, error
+    for role in ("contributor", "auditor", "viewer", "editor-read"):
+        denied = api.send(role, "POST", f"{A}/catalogs", {"yaml": text, "id": f"x-{role}"})
+        assert denied.status_code == 403, (role, denied.text)
+
+
+def test_guard_vault_purge(api: Api) -> None:
+    import time
+
+    from annexa.guard.vault_db import ENTRY, _when
+
+    masked = api.send("editor", "POST", f"{A}/guard/redact", {"text": "mail jane@example.com"})
+    assert masked.status_code == 200, masked.text
+    with api.database.engine.begin() as connection:
+        connection.execute(update(ENTRY).values(expires_at=_when(time.time() - 60)))
+    for role in ("editor", "contributor", "auditor", "viewer"):
+        assert api.send(role, "POST", f"{A}/guard/vault/purge").status_code == 403, role
+    purged = api.send("admin", "POST", f"{A}/guard/vault/purge")
+    assert purged.status_code == 200 and purged.json()["purged"] >= 1, purged.text
+    assert api.send("admin", "POST", f"{A}/guard/vault/purge").json() == {"purged": 0}
+    restored = api.send("editor", "POST", f"{A}/guard/restore", {"text": masked.json()["text"]})
+    assert restored.json()["restored"] == 0

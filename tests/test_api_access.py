@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
 
 from annexa.api.routers import ROUTERS
+from annexa.risk.matrix import DEFAULT_MATRIX_DATA
 from tests.api_support import CONTRIBUTOR_NAME, ORG_A, ORG_B, ROLES, Api, make_api
 
 A = f"/api/v1/orgs/{ORG_A}"
 B = f"/api/v1/orgs/{ORG_B}"
 OTHER = "Someone Else"
+FRAMEWORK = (Path(__file__).parent / "data" / "catalog_custom.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -68,6 +71,8 @@ def _writes(role: str) -> list[tuple[str, str, dict, bool]]:
             {"status": "planned", "applicable": True, "justification": "Policy"},
             False,
         ),
+        ("PUT", f"{A}/risk-matrix", DEFAULT_MATRIX_DATA, False),
+        ("POST", f"{A}/catalogs", {"yaml": FRAMEWORK, "id": f"custom-{role}"}, False),
     ]
 
 
@@ -87,10 +92,17 @@ READS = [
     f"{A}/soa",
     f"{A}/soa/versions",
     f"{A}/status",
+    f"{A}/catalogs",
+    f"{A}/catalogs/iso27001-2022",
     "/api/v1/catalogs",
+    "/api/v1/mappings",
     "/api/v1/threats",
 ]
-AUDIT_READS = [f"{A}/audit/events", f"{A}/audit/consistency?from=1&to=1"]
+AUDIT_READS = [
+    f"{A}/audit/events",
+    f"{A}/audit/consistency?from=1&to=1",
+    f"{A}/audit/verify",
+]
 
 
 def test_role_matrix(api: Api) -> None:
@@ -132,6 +144,7 @@ def _admin_writes(role: str) -> list[tuple[str, str, dict | None]]:
         ("POST", f"{A}/users/contributor@a.example/activate", None),
         ("POST", f"{A}/users/viewer@a.example/unlock", None),
         ("PUT", f"{A}/oidc", {"issuer": "https://idp.example", "client_id": f"c-{role}"}),
+        ("POST", f"{A}/guard/vault/purge", None),
     ]
 
 

@@ -164,3 +164,23 @@ def test_ciso_conversion_fallbacks(tmp_path: Path) -> None:
     assert [r.ref for r in fw.requirements] == ["GOV.1", "gov.2", "OPS.1"]
     own = validate_import_file(CUSTOM)
     assert own.source_format == "annexa" and len(own.requirements) == 3
+
+
+def test_alias_bomb_is_refused_before_it_expands() -> None:
+    from annexa.catalog.loader import parse_yaml
+    from annexa.errors import InvalidInput
+
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    for level in range(1, 9):
+        prev = chr(ord("a") + level - 1)
+        name = chr(ord("a") + level)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]")
+    bomb = "\n".join(lines) + "\n"
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml(bomb, "bomb.yaml", field="yaml")
+    assert caught.value.field == "yaml" and "aliases" in str(caught.value)
+    # a few ordinary aliases still load
+    assert parse_yaml("base: &b {x: 1}\nother: *b\n", "ok.yaml") == {
+        "base": {"x": 1},
+        "other": {"x": 1},
+    }

@@ -21,9 +21,48 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Doc = TypeVar("Doc", bound=BaseModel)
 
 
-def parse_yaml(text: str, source: str) -> Any:
+# Aliases let a few lines of YAML stand for billions of values ("billion laughs"); a
+# document that expands beyond this many nodes is refused before anything walks it.
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def _expanded_nodes(root: yaml.Node) -> int:
+    """How many nodes the document holds once every alias is expanded (linear time:
+    a node shared through aliases is counted once per use from a memo)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            sizes[id(node)] = min(total, MAX_EXPANDED_NODES + 1)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def parse_yaml(text: str, source: str, field: str = "file") -> Any:
     """Parse YAML text, turning syntax errors into one line naming the file and line."""
     try:
+        if "*" in text:  # aliases: measure what they expand to first
+            root = yaml.compose(text, Loader=_SafeLoader)
+            if root is not None and _expanded_nodes(root) > MAX_EXPANDED_NODES:
+                raise InvalidInput(
+                    f"{source} expands to more than {MAX_EXPANDED_NODES:,} values through "
+                    "YAML aliases",
+                    field=field,
+                    fix="write the values out, or use fewer nested aliases",
+                )
         return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -31,7 +70,7 @@ def parse_yaml(text: str, source: str) -> Any:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InvalidInput(
             f"{source} is not valid YAML{where}: {problem}",
-            field="file",
+            field=field,
             fix="fix the YAML syntax (indentation, quotes, colons)",
         ) from exc
 

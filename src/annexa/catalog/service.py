@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annexa.catalog import ciso_assistant
-from annexa.catalog.loader import builtin_frameworks, builtin_mappings, read_yaml_file
+from annexa.catalog.loader import (
+    builtin_frameworks,
+    builtin_mappings,
+    parse_yaml,
+    read_yaml_file,
+)
 from annexa.catalog.loader import validate_document as _validate
 from annexa.catalog.models import Framework, MappingSet
 from annexa.catalog.schema import FrameworkDoc, MappingDoc
@@ -127,8 +133,10 @@ def map_requirement(source_fw: str, target_fw: str, ref: str) -> list[tuple[str,
 
 
 def _read_document(path: str | Path, framework_id: str | None) -> tuple[FrameworkDoc, str]:
-    data = read_yaml_file(path)
-    name = Path(path).name
+    return _document_of(read_yaml_file(path), Path(path).name, framework_id)
+
+
+def _document_of(data: Any, name: str, framework_id: str | None) -> tuple[FrameworkDoc, str]:
     if ciso_assistant.is_ciso_assistant(data):
         converted = ciso_assistant.convert(data, framework_id)
         return _validate(FrameworkDoc, converted, name), "ciso-assistant"
@@ -146,6 +154,28 @@ def import_framework(
     ``framework_id`` overrides the id in the file (handy when it clashes).
     """
     doc, source_format = _read_document(path, _key(framework_id) if framework_id else None)
+    return _store_import(session, org_id, doc, source_format)
+
+
+def import_framework_text(
+    session: Session,
+    org_id: int,
+    text: str,
+    *,
+    framework_id: str | None = None,
+    source: str = "the framework",
+    field: str = "yaml",
+) -> Framework:
+    """:func:`import_framework` of YAML (or JSON) text rather than a file: the API's import.
+    ``source`` names the text in error messages, ``field`` in a YAML syntax error."""
+    data = parse_yaml(text, source, field)
+    doc, source_format = _document_of(data, source, _key(framework_id) if framework_id else None)
+    return _store_import(session, org_id, doc, source_format)
+
+
+def _store_import(
+    session: Session, org_id: int, doc: FrameworkDoc, source_format: str
+) -> Framework:
     if doc.id in _builtins():
         raise Conflict(
             f"{doc.id!r} is a built-in framework",

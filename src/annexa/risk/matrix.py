@@ -252,13 +252,16 @@ DEFAULT_MATRIX_DATA: dict[str, Any] = {
 DEFAULT_MATRIX = RiskMatrix.model_validate(DEFAULT_MATRIX_DATA)
 
 
-def parse_matrix(data: Any, field: str = "--file") -> RiskMatrix:
-    """Validate a matrix document; the first problem becomes one error naming its path."""
+def parse_matrix(data: Any, field: str | None = "--file") -> RiskMatrix:
+    """Validate a matrix document; the first problem becomes one error naming its path.
+
+    ``field`` is what errors name (the CLI's ``--file``); None names the matrix field at
+    fault instead (``levels.0.min``, ``acceptance_threshold``), as the API does."""
     if not isinstance(data, dict):
         raise InvalidInput(
             "a risk matrix must be a mapping with likelihood, impact, levels and "
             "acceptance_threshold",
-            field=field,
+            field=field or "body",
             fix="see `annexa risk matrix --json` for the shape",
         )
     # `risk matrix --json` adds the derived max_score; accept that output as input again.
@@ -271,9 +274,15 @@ def parse_matrix(data: Any, field: str = "--file") -> RiskMatrix:
         message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
         raise InvalidInput(
             f"{where + ': ' if where else ''}{message}",
-            field=field,
+            field=field or where or _field_named(message),
             fix="fix the matrix file (see `annexa risk matrix --json` for the shape)",
         ) from exc
+
+
+def _field_named(message: str) -> str:
+    """The matrix field a whole-matrix check names first (``levels: …``), else ``levels``."""
+    head = message.partition(":")[0]
+    return head if head in RiskMatrix.model_fields else "levels"
 
 
 def matrix_of(stored: dict[str, Any] | None) -> RiskMatrix:

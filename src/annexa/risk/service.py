@@ -48,13 +48,16 @@ def get_matrix(org: Organisation) -> RiskMatrix:
     return matrix_of(org.risk_matrix)
 
 
-def set_matrix(session: Session, org: Organisation, data: Any) -> RiskMatrix:
+def set_matrix(
+    session: Session, org: Organisation, data: Any, *, field: str | None = "--file"
+) -> RiskMatrix:
     """Replace the organisation's matrix, re-rating stored levels under the new bands.
 
     Refused when an existing assessment uses a likelihood or impact the new scales lack:
-    silently clamping it would change a risk owner's judgement.
+    silently clamping it would change a risk owner's judgement. Errors name ``field`` (the
+    CLI's ``--file``), or with None the matrix field at fault (the API).
     """
-    matrix = parse_matrix(data, field="--file")
+    matrix = parse_matrix(data, field=field)
     too_big = or_(
         Risk.inherent_likelihood > matrix.likelihood_size,
         Risk.residual_likelihood > matrix.likelihood_size,
@@ -72,7 +75,7 @@ def set_matrix(session: Session, org: Organisation, data: Any) -> RiskMatrix:
             f"{'risks' if len(outside) > 1 else 'risk'} {shown} "
             f"{'are' if len(outside) > 1 else 'is'} rated outside the new {matrix.likelihood_size}x"
             f"{matrix.impact_size} scale",
-            field="--file",
+            field=field or "likelihood",
             fix="re-assess those risks within the new scale first, or keep a larger matrix",
         )
     org.risk_matrix = matrix.model_dump(exclude_none=True)

@@ -1,4 +1,5 @@
-"""The audit trail (admins and auditors): events, signed checkpoints and Merkle proofs.
+"""The audit trail (admins and auditors): events, signed checkpoints, Merkle proofs, the
+verifier key and a full verification of the log (as `annexa audit verify`).
 
 Events are listed per organisation. The log itself is one Merkle tree for the whole
 database, so checkpoints and consistency proofs describe that tree (sizes and hashes only);
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from annexa.api.deps import Auditor, Paging
@@ -20,6 +22,8 @@ from annexa.store.models import AuditEvent
 from annexa.validation import parse_datetime
 
 MAX_TREE_SIZE = 2**53  # far beyond any log; larger numbers fit no database integer
+MAX_NOTE = 10_000  # characters of a checkpoint or key
+MAX_HELD = 20  # checkpoints held against the log in one request
 
 router = APIRouter(prefix="/orgs/{org}/audit", tags=["audit"])
 
@@ -141,3 +145,84 @@ def consistency(
             )
         path = consistency_proof(connection, from_, to)
     return {"first_size": from_, "second_size": to, "proof": [h.hex() for h in path]}
+
+
+@router.get("/public-key", summary="The verifier key for checkpoints (C2SP note key)")
+def public_key(ctx: Auditor) -> dict[str, str]:
+    """The key `annexa audit public-key` prints: ``name+hexkeyid+base64``."""
+    return {"public_key": _signer(ctx).verifier.encode()}
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    checkpoints: list[Annotated[str, Field(max_length=MAX_NOTE)]] = Field(
+        default=[],
+        max_length=MAX_HELD,
+        description="Checkpoints (signed notes) kept earlier: the log must extend each.",
+    )
+    key: str | None = Field(
+        default=None,
+        max_length=MAX_NOTE,
+        description="A verifier key (name+hexid+base64) instead of the server's.",
+    )
+
+
+class VerifyOut(BaseModel):
+    ok: bool = Field(description="True when the log is intact (and extends every held one).")
+    events: int = Field(description="Events checked (of the whole log).")
+    checkpoints: int = Field(description="Stored checkpoints checked.")
+    held_checkpoints: int = Field(description="Held checkpoints the log was shown to extend.")
+    root: str = Field(description="The recomputed tree head, hex.")
+    signed: bool = Field(description="Whether checkpoint signatures were checked.")
+    problem: str | None = Field(description="The first problem found, when not ok.")
+
+
+def _verify(ctx: Auditor, key: str | None, notes: list[str]) -> VerifyOut:
+    """What `annexa audit verify` reports (and the web viewer shows), over the whole log."""
+    from annexa.audit.keys import Verifier, parse_checkpoint
+    from annexa.audit.log import verify_log
+
+    if key:
+        try:
+            verifier = Verifier.decode(key)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="key", fix="use GET …/audit/public-key") from None
+    else:
+        signer = ctx.request.app.state.signer
+        verifier = signer.verifier if signer is not None else None
+    held = []
+    for index, note in enumerate(notes):
+        try:
+            held.append(parse_checkpoint(note))
+        except ValueError as exc:  # binascii.Error included
+            raise InvalidInput(
+                f"held checkpoint {index} is malformed: {exc}",
+                field=f"checkpoints.{index}",
+                fix="send the checkpoint text exactly as GET …/audit/checkpoint gave it",
+            ) from None
+    result = verify_log(ctx.session.connection(), verifier, held)
+    return VerifyOut(
+        ok=result.ok,
+        events=result.events,
+        checkpoints=result.checkpoints,
+        held_checkpoints=len(result.held),
+        root=result.root.hex(),
+        signed=verifier is not None,
+        problem=result.problem,
+    )
+
+
+@router.get("/verify", summary="Recompute the log from its events and check every checkpoint")
+def verify(
+    ctx: Auditor,
+    key: Annotated[
+        str | None,
+        Query(max_length=MAX_NOTE, description="A verifier key instead of the server's."),
+    ] = None,
+) -> VerifyOut:
+    return _verify(ctx, key, [])
+
+
+@router.post("/verify", summary="Verify the log, and that it extends checkpoints you kept earlier")
+def verify_held(ctx: Auditor, body: VerifyIn) -> VerifyOut:
+    return _verify(ctx, body.key, body.checkpoints)

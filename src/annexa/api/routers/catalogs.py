@@ -1,34 +1,47 @@
-"""Frameworks, their requirements and cross-framework mappings (built-in catalogs)."""
+"""Frameworks, their requirements and cross-framework mappings.
+
+``/catalogs`` are the built-in frameworks; ``/orgs/{org}/catalogs`` adds the frameworks the
+organisation imported, and takes new imports (as `annexa catalog import`): admins and
+editors with a write token, like any other change to the organisation's ISMS. An import is
+YAML in our format or a CISO Assistant library, sent as ``text/yaml`` (the file as it is)
+or as JSON ``{"yaml": "…", "id": "…"}``; bodies over 4 MiB answer 413 unread.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from annexa.api.deps import Authenticated, Paging, page
-from annexa.catalog import get_framework, list_frameworks, map_requirement
+from annexa.api.deps import Authenticated, Paging, Reader, Writer, page
+from annexa.api.errors import ErrorResponse
+from annexa.api.routers.guard import PayloadTooLarge
+from annexa.catalog import (
+    Framework,
+    get_framework,
+    import_framework_text,
+    list_frameworks,
+    list_mappings,
+    map_requirement,
+)
 from annexa.catalog.schema import KINDS
-from annexa.errors import InvalidInput, NotFound
+from annexa.errors import AnnexaError, InvalidInput, NotFound
 from annexa.risk import list_threats
 
 router = APIRouter(tags=["catalogs"])
 
-
-@router.get("/catalogs", summary="Built-in frameworks")
-def catalogs(caller: Authenticated, paging: Paging) -> dict[str, Any]:
-    rows = [fw.summary() for fw in list_frameworks()]
-    return page(rows, paging, ("id", "name"))
+MAX_IMPORT = 4 << 20  # bytes of an imported framework file
+YAML_TYPES = ("text/yaml", "application/yaml", "application/x-yaml", "text/plain")
 
 
-@router.get("/catalogs/{fw}", summary="One framework and its requirements")
-def catalog(
-    caller: Authenticated,
-    fw: str,
-    kind: Annotated[str | None, Query(max_length=32)] = None,
-    group: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
-    framework = get_framework(fw)
+class UnsupportedMediaType(AnnexaError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+def _framework_data(framework: Framework, kind: str | None, group: str | None) -> dict[str, Any]:
     requirements = framework.requirements
     if kind is not None:
         wanted = kind.strip().lower()
@@ -48,6 +61,23 @@ def catalog(
     return data
 
 
+KindQuery = Annotated[str | None, Query(max_length=32)]
+GroupQuery = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/catalogs", summary="Built-in frameworks")
+def catalogs(caller: Authenticated, paging: Paging) -> dict[str, Any]:
+    rows = [fw.summary() for fw in list_frameworks()]
+    return page(rows, paging, ("id", "name"))
+
+
+@router.get("/catalogs/{fw}", summary="One framework and its requirements")
+def catalog(
+    caller: Authenticated, fw: str, kind: KindQuery = None, group: GroupQuery = None
+) -> dict[str, Any]:
+    return _framework_data(get_framework(fw), kind, group)
+
+
 @router.get("/catalogs/{fw}/map/{target}/{ref}", summary="What a requirement maps to")
 def catalog_map(caller: Authenticated, fw: str, target: str, ref: str) -> dict[str, Any]:
     source_fw = get_framework(fw)
@@ -61,6 +91,119 @@ def catalog_map(caller: Authenticated, fw: str, target: str, ref: str) -> dict[s
             {"ref": t_ref, "relationship": rel, "title": target_fw.requirement(t_ref).title}
             for t_ref, rel in pairs
         ],
+    }
+
+
+@router.get("/mappings", summary="The mapping sets between frameworks (usable both ways)")
+def mappings(caller: Authenticated, paging: Paging) -> dict[str, Any]:
+    rows = [
+        {"source": m.source, "target": m.target, "count": m.count, "description": m.description}
+        for m in list_mappings()
+    ]
+    return page(rows, paging, ("source", "target", "count"))
+
+
+@router.get("/orgs/{org}/catalogs", summary="Frameworks: the built-in ones and the imported")
+def org_catalogs(ctx: Reader, paging: Paging) -> dict[str, Any]:
+    rows = [fw.summary() for fw in list_frameworks(ctx.session, ctx.org.id)]
+    return page(rows, paging, ("id", "name"))
+
+
+@router.get("/orgs/{org}/catalogs/{fw}", summary="One framework (built-in or imported)")
+def org_catalog(
+    ctx: Reader, fw: str, kind: KindQuery = None, group: GroupQuery = None
+) -> dict[str, Any]:
+    return _framework_data(get_framework(fw, ctx.session, ctx.org.id), kind, group)
+
+
+class ImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    yaml: str = Field(max_length=MAX_IMPORT, description="The framework file's text.")
+    id: str | None = Field(
+        default=None, max_length=64, description="Store under this id instead of the file's."
+    )
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the framework is over {MAX_IMPORT} bytes",
+        field="body",
+        fix="split the framework, or import it with `annexa catalog import`",
+    )
+
+
+async def import_body(request: Request) -> ImportIn:
+    """The framework text of an import request, read at most :data:`MAX_IMPORT` bytes far.
+    A dependency after the permission check, so a stranger's upload is never read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_IMPORT:
+        raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_IMPORT:
+            raise _too_large()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media == "application/json":
+        try:
+            return ImportIn.model_validate(orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            raise InvalidInput("the body is not valid JSON", field="body") from None
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error.get("loc", ())) or "body"
+            raise InvalidInput(str(error.get("msg", "is invalid")), field=where) from None
+    if media in YAML_TYPES:
+        try:
+            return ImportIn(yaml=raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InvalidInput("the body is not UTF-8 text", field="body") from None
+    raise UnsupportedMediaType(
+        f"cannot import a {media or 'body without a content type'}",
+        field="Content-Type",
+        fix='send the file as text/yaml, or JSON {"yaml": "…"}',
+    )
+
+
+_IMPORT_SCHEMA = ImportIn.model_json_schema()
+
+
+@router.post(
+    "/orgs/{org}/catalogs",
+    status_code=201,
+    summary="Import a framework (our YAML or a CISO Assistant library) for the organisation",
+    responses={
+        413: {"model": ErrorResponse, "description": "The body is over 4 MiB."},
+        415: {"model": ErrorResponse, "description": "Neither YAML nor JSON."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/yaml": {"schema": {"type": "string", "maxLength": MAX_IMPORT}},
+                "application/json": {"schema": _IMPORT_SCHEMA},
+            },
+        }
+    },
+)
+def org_catalog_import(
+    ctx: Writer,
+    body: Annotated[ImportIn, Depends(import_body)],
+    id: Annotated[
+        str | None,
+        Query(max_length=64, description="Store under this id instead of the file's."),
+    ] = None,
+) -> dict[str, Any]:
+    framework = import_framework_text(
+        ctx.session, ctx.org.id, body.yaml, framework_id=body.id or id, source="the framework"
+    )
+    ctx.commit()
+    return {
+        **framework.summary(),
+        "source_format": framework.source_format,
+        "groups": len(framework.groups),
     }
 
 

@@ -7,8 +7,9 @@ for an arbitrary policy costs too much to do per request.
 
 Permissions: ``scan`` any member (it stores nothing and answers offsets, not values);
 ``redact`` admins, editors and contributors with a write token (it writes the vault);
-``restore`` admins and editors with a write token (it reveals what was masked). Bodies are
-bounded: over 1 MiB answers 413 before anything is parsed.
+``restore`` admins and editors with a write token (it reveals what was masked); ``vault/purge``
+admins with a write token (as `annexa guard vault purge`: this organisation's expired entries
+only). Bodies are bounded: over 1 MiB answers 413 before anything is parsed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from annexa.api.deps import OrgContext, Permission, Reader, allow
+from annexa.api.deps import Manager, OrgContext, Permission, Reader, allow
 from annexa.api.errors import ErrorResponse
 from annexa.errors import AnnexaError, Conflict, InvalidInput
 from annexa.guard import Blocked, ScanError
@@ -270,3 +271,18 @@ def restore_placeholders(ctx: Revealer, body: RestoreIn) -> RestoreOut:
         return RestoreOut(text=done.data, restored=done.restored, unresolved=done.unresolved)
     done = restore(vault, body.data, as_json=True)
     return RestoreOut(data=done.data, restored=done.restored, unresolved=done.unresolved)
+
+
+class PurgeOut(BaseModel):
+    purged: int = Field(description="Expired vault entries deleted (numbers are not reused).")
+
+
+@router.post("/vault/purge", summary="Delete the organisation's expired vault entries")
+def vault_purge(ctx: Manager) -> PurgeOut:
+    import time
+
+    from annexa.guard.vault_db import purge_expired
+
+    purged = purge_expired(ctx.session.connection(), time.time(), org_id=ctx.org.id)
+    ctx.session.commit()  # vault entries: nothing here goes to the audit log
+    return PurgeOut(purged=purged)

@@ -20,9 +20,11 @@ from annexa.risk import (
     get_risk,
     list_risks,
     risk_to_dict,
+    set_matrix,
     treat,
     update_risk,
 )
+from annexa.risk.matrix import MAX_SCALE
 from annexa.risk.service import DEFAULT_FRAMEWORK
 
 router = APIRouter(prefix="/orgs/{org}", tags=["risks"])
@@ -74,6 +76,27 @@ class TreatIn(Body):
     residual_impact: Rating = None
 
 
+Label = Annotated[str, Field(max_length=200)]
+Score = Annotated[int, Field(ge=1, le=MAX_SCALE * MAX_SCALE)]
+
+
+class LevelIn(Body):
+    name: str = Field(max_length=32)
+    min: Score
+    max: Score
+    colour: str | None = Field(default=None, max_length=32)
+
+
+class MatrixIn(Body):
+    """The matrix as `annexa risk matrix set --file` takes it (and GET answers it)."""
+
+    likelihood: list[Label] = Field(max_length=MAX_SCALE, description="Labels, lowest first.")
+    impact: list[Label] = Field(max_length=MAX_SCALE, description="Labels, lowest first.")
+    levels: list[LevelIn] = Field(max_length=MAX_SCALE * MAX_SCALE)
+    acceptance_threshold: Score
+    max_score: int | None = Field(default=None, description="Derived; ignored when sent.")
+
+
 class AcceptIn(Body):
     approver: str = Field(max_length=200)
     expires: Day = None
@@ -83,6 +106,17 @@ class AcceptIn(Body):
 @router.get("/risk-matrix", summary="The risk matrix, its levels and acceptance threshold")
 def matrix(ctx: Reader) -> dict[str, Any]:
     return get_matrix(ctx.org).to_dict()
+
+
+@router.put(
+    "/risk-matrix",
+    summary="Replace the risk matrix; stored risk levels are re-rated under the new bands",
+)
+def matrix_set(ctx: Writer, body: MatrixIn) -> dict[str, Any]:
+    data = body.model_dump(exclude={"max_score"}, exclude_none=True)
+    matrix = set_matrix(ctx.session, ctx.org, data, field=None)
+    ctx.commit()
+    return matrix.to_dict()
 
 
 @router.get("/risks", summary="The risk register")
