@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from annexa.guard import Guard, ScanError, parse_policy
+from annexa.guard.engine import _Compiled
 from annexa.guard.findings import Finding
 
 
@@ -194,13 +196,13 @@ def test_overlaps_resolve_to_one_finding(guard: Guard) -> None:
 
 def test_fail_closed_when_a_detector_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     g = Guard()
-    det = next(d for d in g._compiled.detectors if d.name == "email")
 
     def boom(text: str, start: int, end: int) -> float:
         raise RuntimeError("broken validator")
 
-    index = g._compiled.detectors.index(det)
-    g._compiled.detectors[index] = type(det)(**{**det.__dict__, "validator": boom})
+    g._compiled = _Compiled(
+        [replace(d, validator=boom) if d.name == "email" else d for d in g._compiled.detectors]
+    )
     result = g.scan("mail jane@example.com")
     assert result.status == "error" and not result.clean
     assert "email" in result.errors[0]

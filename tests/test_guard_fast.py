@@ -1,12 +1,14 @@
 """The engine's shortcuts give the results of validating every candidate of a whole-text
-scan: runs (IPv6 and email windows), keep tests, score ceilings, the ungated pattern, the
-generic-overlap filter; plus the exactness of the faster validators and context check, and
-the GitHub token checksum."""
+scan: runs (IPv6 and email windows), located detectors (RE2 only near the gate's reports),
+the high-entropy spans without RE2, keep tests, score ceilings, the ungated pattern, the
+generic-overlap filter; plus the exactness of the faster validators (phonenumbers' parse
+and validity, Verhoeff, entropy, ...) and context check, and the GitHub token checksum."""
 
 from __future__ import annotations
 
 import binascii
 import bisect
+import contextlib
 import math
 import random
 import string
@@ -15,6 +17,7 @@ from dataclasses import replace
 
 import phonenumbers
 import pytest
+import re2
 from benchmarks.guard_corpus import generate, sparse_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +26,7 @@ from stdnum import luhn as std_luhn
 
 from annexa.guard import Guard, parse_policy, resolve_overlaps
 from annexa.guard import validators as v
-from annexa.guard.engine import _char_shifts, _Compiled, _context_near
+from annexa.guard.engine import _char_shifts, _Compiled, _context_near, _max_match_bytes
 
 GUARD = Guard()
 
@@ -34,7 +37,16 @@ def _reference(guard: Guard) -> Guard:
     ref = Guard(guard.policy, warm=False)
     ref._compiled = _Compiled(
         [
-            replace(det, runs=None, keep=None, ceiling=None, gated=True)
+            replace(
+                det,
+                runs=None,
+                keep=None,
+                ceiling=None,
+                gated=True,
+                located=False,
+                locator=None,
+                spans=None,
+            )
             for det in guard._compiled.detectors
         ]
     )
@@ -71,8 +83,22 @@ def assert_same_as_reference(text: str) -> None:
         assert result.status == "ok"
         assert result.findings == reference_findings(ref, text), text
         # the shortcuts only ever drop candidates, never add or move one
-        fast = set(guard._candidates(text))
-        assert fast <= set(ref._candidates(text, runs=False))
+        fast = guard._candidates(text)
+        full = ref._candidates(text, runs=False)
+        assert set(fast) <= set(full)
+        # located detectors and the high-entropy spans find every candidate RE2 finds (the
+        # keep test may drop some)
+        exact = {i for i, det in enumerate(guard.detectors) if det.located or det.spans}
+        keeps = guard._compiled.keep
+        assert [c for c in fast if c[0] in exact] == [
+            c
+            for c in full
+            if c[0] in exact
+            and (
+                keeps[c[0]] is None
+                or keeps[c[0]](text[c[1] : c[2]].encode("utf-8", "surrogatepass"))
+            )
+        ], text
 
 
 def test_shortcuts_match_the_reference_on_the_corpus() -> None:
@@ -112,6 +138,27 @@ PIECES = [
     "MATTER-123456",
     "tkt_ab12CD34ef",
     "TKT_ſ12345678",
+    "paſſword=",
+    "Pa55word: ",
+    "Account\u212aey=",
+    "AccountKey=",
+    "?sig=",
+    "sk-proj-",
+    "sk-ant-api03-",
+    "eyJ",
+    "-----BEGIN",
+    "https://",
+    "www.",
+    "xoxb-",
+    "glpat-",
+    "ghp_",
+    "sk_live_",
+    "AKIA",
+    "0x",
+    "192.168.1.1",
+    "DE89 3704 0044 0532 0130 00",
+    "AB 12 34 56 C",
+    "00:1A:2B:3C:4D:5E",
 ]
 ALPHABET = "0123456789 .-()+:@%_abcdefxyzABCDEFKSXYZ\t\nſ\u212aé—😀"
 TEXTS = st.lists(
@@ -217,31 +264,191 @@ def test_entropy_is_bit_identical() -> None:
         assert v.shannon_entropy(value) == -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-def test_fast_phone_rejection_never_rejects_a_valid_number() -> None:
+def _phone_examples() -> list[phonenumbers.PhoneNumber]:
+    types = [
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+        phonenumbers.PhoneNumberType.PAGER,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+    ]
+    examples = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+        for kind in types
+    ]
+    examples += [
+        phonenumbers.example_number_for_non_geo_entity(code)
+        for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
+    ]
+    return [e for e in examples if e is not None]
+
+
+def _mutated(rng: random.Random, digits: str) -> str:
+    out = list(digits)
+    for _ in range(rng.randint(0, 3)):
+        op = rng.random()
+        if op < 0.5 and out:
+            out[rng.randrange(len(out))] = rng.choice(string.digits)
+        elif op < 0.75:
+            out.insert(rng.randrange(len(out) + 1), rng.choice(string.digits))
+        elif out:
+            out.pop(rng.randrange(len(out)))
+    return "".join(out)
+
+
+def test_phone_validity_agrees_with_phonenumbers() -> None:
+    # every example number of every type and region, mutated ones, and random ones parsed
+    # with "+", as US and as GB numbers: the compiled test gives is_valid_number's answer
     rng = random.Random(8)
     codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
-    checked = 0
-    for _ in range(2000):
-        code = rng.choice([*codes, 1, 1, 44, 44])
-        region = rng.choice(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code])
-        example = phonenumbers.example_number(region) if region != "001" else None
-        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(4, 13)))
-        if example is not None and rng.random() < 0.6:
-            digits = phonenumbers.national_significant_number(example)
+    parsed_numbers = []
+    for example in _phone_examples():
+        parsed_numbers.append(example)
+        nsn = phonenumbers.national_significant_number(example)
+        for _ in range(3):
+            text = f"+{example.country_code}{_mutated(rng, nsn)}"
+            with contextlib.suppress(phonenumbers.NumberParseException):
+                parsed_numbers.append(phonenumbers.parse(text, None))
+    for _ in range(6000):
+        code = rng.choice([*codes, 1, 1, 44, 44, 49, 39])
+        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(2, 15)))
         for text, default in ((f"+{code}{digits}", None), (digits, "US"), (digits, "GB")):
-            try:
-                parsed = phonenumbers.parse(text, default)
-            except phonenumbers.NumberParseException:
-                continue
-            checked += 1
-            if phonenumbers.is_valid_number(parsed):
-                assert v._may_be_valid(parsed), text
-    assert checked > 2500
+            with contextlib.suppress(phonenumbers.NumberParseException):
+                parsed_numbers.append(phonenumbers.parse(text, default))
+    valid = 0
+    for parsed in parsed_numbers:
+        expected = phonenumbers.is_valid_number(parsed)
+        assert v._is_valid_number(parsed) == expected, parsed
+        valid += expected
+    assert len(parsed_numbers) > 15000 and valid > 1500
+
+
+def test_parse_international_agrees_with_phonenumbers() -> None:
+    # what the phone pattern gives after "+" (digits with spaces, dots, dashes and
+    # parentheses), and odd input that takes phonenumbers' own parse
+    rng = random.Random(9)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    examples = [
+        f"{e.country_code}{phonenumbers.national_significant_number(e)}" for e in _phone_examples()
+    ]
+    parsed = 0
+    for _ in range(20000):
+        if rng.random() < 0.5:
+            digits = _mutated(rng, rng.choice(examples))
+        else:
+            digits = "0" * (rng.random() < 0.1) + str(rng.choice([*codes, 1, 44, 0, 999]))
+            digits += "".join(rng.choice(string.digits) for _ in range(rng.randint(0, 16)))
+        number = "".join(
+            ch + (rng.choice([" ", ".", "-", "(", ")", "  "]) if rng.random() < 0.25 else "")
+            for ch in digits
+        )
+        if rng.random() < 0.1:
+            number = "(" + number
+        if rng.random() < 0.1:
+            number += rng.choice([")", " ", "-", "x12", "é"])
+        try:
+            expected = phonenumbers.parse("+" + number, None)
+        except phonenumbers.NumberParseException:
+            expected = None
+        assert v.parse_international(number) == expected, number
+        parsed += expected is not None
+    assert parsed > 10000
 
 
 def test_ascii_digits() -> None:
     assert v.ascii_digits("+44 (20) 7946-0958") == 12
     assert v.ascii_digits("٣٤٥ 12é") == 2  # Arabic-Indic digits are not ASCII digits
+
+
+def test_string_helpers_match_their_definitions() -> None:
+    rng = random.Random(10)
+    alphabet = "0123456789 -.()+abcXYZé—٣\ud800_:"
+    for _ in range(20000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert v.digits_of(value) == "".join(ch for ch in value if ch in "0123456789")
+        assert v._separators(value) == {ch for ch in value if not ch.isalnum()}
+        assert v._shape(value) == "".join("#" if ch in "0123456789" else ch for ch in value)
+
+
+def test_aadhaar_ok_agrees_with_stdnum() -> None:
+    from stdnum import verhoeff
+    from stdnum.in_ import aadhaar
+
+    rng = random.Random(11)
+    values = ["234554432", "234567765432", "2345 6776 5432", "2341 2341 2346", "1341 2341 2346"]
+    for _ in range(20000):
+        body = "".join(rng.choice(string.digits) for _ in range(rng.choice([10, 11, 11, 12])))
+        number = body + (verhoeff.calc_check_digit(body) if rng.random() < 0.5 else "7")
+        if rng.random() < 0.05:
+            number = number[:6] + number[5::-1]  # a palindrome
+        sep = rng.choice(["", " ", "-"])
+        values.append(sep.join((number[:4], number[4:8], number[8:])))
+    for value in values:
+        assert v.aadhaar_ok(value) == aadhaar.is_valid(value), value
+
+
+TOKENS = st.text(alphabet="aZ9+/_-=.= é\n", max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TOKENS)
+def test_high_entropy_spans_are_re2_matches(text: str) -> None:
+    data = text.encode()
+    pattern = next(d.pattern for d in GUARD.detectors if d.name == "high_entropy")
+    regex = re2.compile(pattern.encode())
+    assert v.high_entropy_spans(data) == [m.span() for m in regex.finditer(data)]
+
+
+def test_high_entropy_spans_on_the_corpus() -> None:
+    pattern = next(d.pattern for d in GUARD.detectors if d.name == "high_entropy")
+    regex = re2.compile(pattern.encode())
+    texts = [s.text for s in generate(400, seed=12)] + ["a" * 19, "a" * 20 + "===", "x" * 40]
+    for text in texts:
+        data = text.encode()
+        assert v.high_entropy_spans(data) == [m.span() for m in regex.finditer(data)]
+
+
+def test_max_match_bytes() -> None:
+    assert _max_match_bytes(r"\bM-\d{6}\b") == 8
+    assert _max_match_bytes(r"[^a]{2}") == 8  # any character: up to 4 bytes
+    assert _max_match_bytes(r"é{2}") == 4
+    assert _max_match_bytes(r"(?i)ab") == 8  # RE2 folds k and s beyond ASCII
+    assert _max_match_bytes(r"(?i:k)z") == 5
+    assert _max_match_bytes(r"a|bcd") == 3
+    # unbounded, possibly empty, or read differently by RE2 and Python's parser
+    odd = (r"a+", r"a{2,}", r"a?", r"x{,3}", r"\p{Greek}", r"(a)\1", r"(?=a)b", r"[[:^alpha:]]")
+    for pattern in odd:
+        assert _max_match_bytes(pattern) is None, pattern
+
+
+def test_located_detectors_are_bounded_and_their_locators_are_prefixes() -> None:
+    compiled = GUARD._compiled
+    hs = compiled.hs
+    assert hs is not None
+    located = {det.name for i, det in enumerate(GUARD.detectors) if i in hs.located}
+    assert located == {det.name for det in GUARD.detectors if det.located}
+    samples = [s.text for s in generate(600, seed=13)] + [sparse_text(4096, 3)[0]]
+    samples += ["paſſword=Xy7!abcd", "secret_access_\u212aey = " + "Ab1/" * 10]
+    for i in hs.located:
+        det = GUARD.detectors[i]
+        regex = re2.compile(det.pattern.encode())
+        locator = re2.compile((det.locator or det.pattern).encode())
+        width, reach = compiled.width[i], compiled.reach[i]
+        assert reach is not None and (width is not None or det.locator is not None)
+        for text in samples:
+            data = text.encode()
+            for m in regex.finditer(data):
+                if width is not None:
+                    assert m.end() - m.start() <= width, (det.name, m.group())
+                # the gate reports a locator match that starts where the match starts
+                prefix = locator.match(data, m.start())
+                assert prefix is not None and prefix.end() - m.start() <= reach, det.name
 
 
 # ------------------------------------------------------------------ GitHub tokens

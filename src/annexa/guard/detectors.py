@@ -88,12 +88,27 @@ class Detector:
     # that alone with no context word near, stays under the threshold, the engine skips
     # the (costly) validator, whose finding would be dropped anyway.
     ceiling: v.Validator | None = None
-    # False: not in the Hyperscan gate, whose database it would slow down (case-insensitive
-    # letter classes in UTF-8 mode); its RE2 pass, quick for such a pattern, always runs.
+    # False: not in the Hyperscan gate, whose database it would slow down more than the
+    # detector's own pass costs (case-insensitive letter classes in UTF-8 mode; a pattern
+    # whose runs start with a bytes search); that pass always runs.
     gated: bool = True
-    # A cheap test of a candidate's text, False only where the validator rejects it
+    # A cheap test of a candidate's UTF-8 bytes, False only where the validator rejects it
     # whatever its neighbours: the engine then drops it before any other bookkeeping.
-    keep: Callable[[str], bool] | None = None
+    keep: Callable[[bytes], bool] | None = None
+    # The (start, end) byte spans of the matches RE2 finds scanning ``pattern`` over the
+    # whole text, computed without RE2 (for a pattern simple enough to find with
+    # ``bytes.find``; see validators.high_entropy_spans). No ``v`` group.
+    spans: Callable[[bytes], list[tuple[int, int]]] | None = None
+    # The gate reports every end of a match of ``locator`` (or of ``pattern`` without one),
+    # not just whether there is one, and RE2 looks only near those ends, not over the whole
+    # text (see engine._candidates). For patterns with few match ends in any text (a
+    # boundary, a literal or a fixed-length part at the end) and bounded in width; not with
+    # ``runs``.
+    located: bool = False
+    # A pattern of bounded width that matches a prefix of every match of ``pattern`` (its
+    # leading literal): where a pattern ends in a long repeat (every position in it a
+    # match end), its start is reported instead.
+    locator: str | None = None
 
 
 CONTEXT_BOOST = 0.35
@@ -117,6 +132,9 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             max_length=254,
             # runs of the characters an address is made of that contain an "@"
             runs=Runs(_ALNUM + b"._%+-@", rb"@"),
+            # a text without "@" costs one bytes search (with the pattern, an eighth of
+            # Hyperscan's work on prose, a tenth on dense text)
+            gated=False,
         ),
         d(
             "phone",
@@ -138,6 +156,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=("url", "link", "website"),
             max_length=64,
             prefix_closed=True,
+            located=True,
+            locator=r"\b(?:https?|ftp|wss?)://|\bwww\.",
         ),
         d(
             "url_credentials",
@@ -146,6 +166,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.url_credentials,
             classification="secret",
             max_length=420,
+            located=True,
         ),
         d(
             "ipv4",
@@ -155,6 +176,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="internal",
             context=("ip", "address", "host", "server", "client"),
             max_length=15,
+            located=True,
         ),
         d(
             "ipv6",
@@ -166,8 +188,10 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             max_length=64,
             # runs of address characters (under (?i) RE2 folds in the Kelvin sign and the
             # long s: every non-ASCII byte counts) with "::" or 6+ colons (the validator's
-            # minimum); the feature cannot backtrack beyond the next six colons
-            runs=Runs(_ALNUM + b".%:", rb"::|:(?:[0-9A-Za-z.%\x80-\xff]*:){5}", non_ascii=True),
+            # minimum); the feature cannot backtrack beyond the next six colons, and starts
+            # with a literal (re then skips to the next ":" instead of testing a class at
+            # every position)
+            runs=Runs(_ALNUM + b".%:", rb":(?::|(?:[0-9A-Za-z.%\x80-\xff]*:){5})", non_ascii=True),
         ),
         d(
             "mac",
@@ -177,6 +201,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="internal",
             context=("mac", "ethernet", "wifi", "hardware", "device"),
             max_length=17,
+            located=True,
         ),
         # ------------------------------------------------------------ finance
         d(
@@ -187,6 +212,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="confidential",
             context=_CARD_CTX,
             max_length=23,
+            located=True,
+            locator=r"\b\d(?:[ \-]?\d){11}",  # a third of Hyperscan's work on dense text
         ),
         d(
             "iban",
@@ -196,6 +223,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="confidential",
             context=("iban", "bank", "account", "transfer", "sepa"),
             max_length=42,
+            located=True,
+            locator=r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",
         ),
         d(
             "swift",
@@ -205,6 +234,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="confidential",
             context=("swift", "bic", "bank", "wire"),
             max_length=11,
+            located=True,
         ),
         d(
             "btc",
@@ -214,6 +244,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="confidential",
             context=("bitcoin", "btc", "wallet", "crypto"),
             max_length=74,
+            located=True,
         ),
         d(
             "eth",
@@ -223,6 +254,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="confidential",
             context=("ethereum", "eth", "wallet", "crypto", "address"),
             max_length=42,
+            located=True,
         ),
         # ------------------------------------------------------------ government ids
         d(
@@ -233,6 +265,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("ssn", "social security", "ss#", "ssn#", "social"),
             max_length=11,
+            located=True,
         ),
         d(
             "uk_nino",
@@ -242,6 +275,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("national insurance", "nino", "ni number", "nin"),
             max_length=13,
+            located=True,
         ),
         d(
             "uk_nhs",
@@ -252,6 +286,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=("nhs", "health", "patient", "hospital"),
             max_length=12,
             ceiling=v.at_most(0.4),
+            located=True,
         ),
         d(
             "de_tax_id",
@@ -262,6 +297,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=("steuer", "idnr", "steuer-id", "steueridentifikationsnummer", "tax id"),
             max_length=14,
             ceiling=v.at_most(0.4),
+            located=True,
         ),
         d(
             "fr_nir",
@@ -271,6 +307,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("nir", "sécurité sociale", "securite sociale", "insee", "numéro de sécu"),
             max_length=21,
+            located=True,
         ),
         d(
             "es_dni",
@@ -280,6 +317,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("dni", "nif", "documento"),
             max_length=10,
+            located=True,
         ),
         d(
             "es_nie",
@@ -289,6 +327,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("nie", "extranjero"),
             max_length=11,
+            located=True,
         ),
         d(
             "it_fiscal_code",
@@ -309,6 +348,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=("bsn", "burgerservicenummer", "sofinummer"),
             max_length=11,
             ceiling=v.at_most(0.3),
+            located=True,
         ),
         d(
             "in_aadhaar",
@@ -319,6 +359,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=("aadhaar", "aadhar", "uidai", "uid"),
             max_length=14,
             ceiling=v.at_most(0.45),
+            located=True,
         ),
         d(
             "in_pan",
@@ -328,6 +369,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="restricted",
             context=("pan", "income tax", "permanent account"),
             max_length=10,
+            located=True,
         ),
         # ------------------------------------------------------------ secrets
         d(
@@ -337,6 +379,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(2.5),
             classification="secret",
             max_length=20,
+            located=True,
         ),
         d(
             "aws_secret_key",
@@ -346,6 +389,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.aws_secret,
             classification="secret",
             max_length=100,
+            located=True,
         ),
         d(
             "gcp_api_key",
@@ -354,6 +398,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(3.0),
             classification="secret",
             max_length=39,
+            located=True,
         ),
         d(
             "private_key",
@@ -364,6 +409,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="secret",
             max_length=64,
             prefix_closed=True,
+            located=True,
+            locator=r"-----BEGIN",
         ),
         d(
             "azure_storage_key",
@@ -373,6 +420,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(3.0),
             classification="secret",
             max_length=110,
+            located=True,
+            locator=r"(?i)(?:AccountKey|SharedAccessKey|PrimaryKey|SecondaryKey)",
         ),
         d(
             "azure_sas",
@@ -381,6 +430,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(3.0),
             classification="secret",
             max_length=130,
+            located=True,
+            locator=r"[?&]sig=",
         ),
         d(
             "github_token",
@@ -389,6 +440,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.github_token,
             classification="secret",
             max_length=255,
+            located=True,
         ),
         d(
             "gitlab_token",
@@ -397,6 +449,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(3.0),
             classification="secret",
             max_length=72,
+            located=True,
+            locator=r"\b(?:glpat|gldt|glrt|glptt|glsoat)-",
         ),
         d(
             "slack_token",
@@ -405,6 +459,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(2.5),
             classification="secret",
             max_length=280,
+            located=True,
+            locator=r"\bxox[abposre]-|https://hooks\.slack\.com/services/",
         ),
         d(
             "stripe_key",
@@ -413,6 +469,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.token_body(3.0),
             classification="secret",
             max_length=255,
+            located=True,
         ),
         d(
             "anthropic_key",
@@ -422,6 +479,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             score=0.99,
             classification="secret",
             max_length=220,
+            located=True,
+            locator=r"\bsk-ant-",
         ),
         d(
             "openai_key",
@@ -430,6 +489,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             v.openai_key,
             classification="secret",
             max_length=220,
+            located=True,
+            locator=r"\bsk-",
         ),
         d(
             "jwt",
@@ -439,6 +500,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="secret",
             max_length=24,
             prefix_closed=True,
+            located=True,
+            locator=r"\beyJ",
         ),
         d(
             "password",
@@ -449,6 +512,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="secret",
             context=("connection", "database", "server", "login", "user", "uid"),
             max_length=160,
+            located=True,
+            locator=r"(?i)\b(?:password|passwd|pwd|pass|db_pass|secret)",
         ),
         d(
             "high_entropy",
@@ -460,5 +525,6 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             max_length=64,
             prefix_closed=True,
             keep=v.high_entropy_keep,
+            spans=v.high_entropy_spans,
         ),
     ]

@@ -3,7 +3,8 @@
 The text is encoded once to UTF-8. A gate tells, in a single linear-time pass, which
 detectors match anywhere; clean text (the common case) costs that one pass. The gate is a
 Hyperscan block-mode database (``HS_FLAG_SINGLEMATCH``: one report per detector, no
-start-of-match) when the ``hyperscan`` package is importable, else an ``re2.Set``. Only the
+start-of-match; for "located" detectors a report per match end, which tells RE2 where to
+look) when the ``hyperscan`` package is importable, else an ``re2.Set``. Only the
 detectors that matched are then run through RE2 to locate their candidates, and only
 candidates reach the (Python) validators. Both engines guarantee linear time: no input can
 make a pattern backtrack.
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import bisect
 import re
+import re._constants as _re_constants
+import re._parser as _re_parser
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import ahocorasick
@@ -159,22 +162,30 @@ class _HyperscanGate:
 
     Detectors whose pattern Hyperscan cannot take (see :func:`_hs_pattern`, or a compile
     error) are checked by a small residual ``re2.Set``; ``ungated`` ones (patterns that
-    Hyperscan runs slowly and RE2 quickly) are always reported. Scratch space is per thread.
+    Hyperscan runs slowly and RE2 quickly) are always reported. ``located`` ones are
+    reported at every end offset of a match (not ``HS_FLAG_SINGLEMATCH``), which tells the
+    engine where RE2 needs to look (see ``Guard._candidates``). Scratch space is per thread.
     """
 
-    def __init__(self, patterns: list[str], ungated: tuple[int, ...] = ()):
+    def __init__(
+        self, patterns: list[str], ungated: tuple[int, ...] = (), located: tuple[int, ...] = ()
+    ):
         assert hyperscan is not None
-        flags = (
-            hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_ALLOWEMPTY
-        )
+        flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_ALLOWEMPTY
         self.ungated = list(ungated)
         translated = [None if i in ungated else _hs_pattern(p) for i, p in enumerate(patterns)]
+        self.flags = [
+            flags if i in located else flags | hyperscan.HS_FLAG_SINGLEMATCH
+            for i in range(len(patterns))
+        ]
         ids = [i for i, t in enumerate(translated) if t is not None]
-        self.db = self._compile(translated, ids, flags)
+        self.db = self._compile(translated, ids, self.flags)
         if self.db is None:  # find the patterns that do not compile on their own
-            ids = [i for i in ids if self._compile(translated, [i], flags) is not None]
-            self.db = self._compile(translated, ids, flags) if ids else None
+            ids = [i for i in ids if self._compile(translated, [i], self.flags) is not None]
+            self.db = self._compile(translated, ids, self.flags) if ids else None
         in_db = set(ids)
+        # the located detectors whose every match end the database reports
+        self.located = frozenset(i for i in located if i in in_db and self.db is not None)
         self.residual_ids = [
             i for i in range(len(patterns)) if i not in in_db and i not in self.ungated
         ]
@@ -191,14 +202,14 @@ class _HyperscanGate:
         self._local = threading.local()
 
     @staticmethod
-    def _compile(translated: list[str | None], ids: list[int], flags: int):  # type: ignore[no-untyped-def]
+    def _compile(translated: list[str | None], ids: list[int], flags: list[int]):  # type: ignore[no-untyped-def]
         try:
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             db.compile(
                 expressions=[translated[i].encode() for i in ids],  # type: ignore[union-attr]
                 ids=ids,
                 elements=len(ids),
-                flags=[flags] * len(ids),
+                flags=[flags[i] for i in ids],
             )
         except Exception:
             return None
@@ -206,29 +217,50 @@ class _HyperscanGate:
 
     def match(self, data: bytes) -> list[int]:
         """Indices of the detectors that may match; raises on any Hyperscan error."""
+        return self.scan(data)[0]
+
+    def scan(self, data: bytes) -> tuple[list[int], dict[int, list[int]]]:
+        """Indices of the detectors that may match (a located one once per match end), and
+        for each located detector the end offsets of its matches, in increasing order.
+        Raises on any Hyperscan error."""
         hits = self.ungated.copy()
+        ends: dict[int, list[int]] = {}
         if self.db is not None:
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
                 scratch = self._local.scratch = self._scratch.clone()  # type: ignore[union-attr]
-            append = hits.append
+            reports: list[tuple[int, int]] = []
+            append = reports.append
             try:
                 self.db.scan(
                     data,
-                    match_event_handler=lambda id_, start, end, flags, ctx: append(id_),
+                    match_event_handler=lambda id_, start, end, flags, ctx: append((id_, end)),
                     scratch=scratch,
                 )
             except Exception as exc:  # fail closed: never "no match" on an engine error
                 raise RuntimeError(f"hyperscan scan failed: {exc}") from exc
-        if self.residual is not None:
-            found = self.residual.Match(data)
-            if found is None:
-                if len(data) <= _SET_TRUSTED_BYTES:
-                    found = []
+            located = self.located
+            for id_, end in reports:
+                if id_ in located:
+                    found = ends.get(id_)
+                    if found is None:
+                        ends[id_] = [end]
+                        hits.append(id_)
+                    else:
+                        found.append(end)
                 else:
-                    found = [k for k, rx in enumerate(self.residual_regexes) if rx.search(data)]
-            hits.extend(self.residual_ids[k] for k in found)
-        return hits
+                    hits.append(id_)
+            for found in ends.values():
+                found.sort()  # block mode reports in end order; do not rely on it
+        if self.residual is not None:
+            found_ids = self.residual.Match(data)
+            if found_ids is None:
+                if len(data) <= _SET_TRUSTED_BYTES:
+                    found_ids = []
+                else:
+                    found_ids = [k for k, rx in enumerate(self.residual_regexes) if rx.search(data)]
+            hits.extend(self.residual_ids[k] for k in found_ids)
+        return hits, ends
 
 
 class _Compiled:
@@ -239,6 +271,20 @@ class _Compiled:
         self.generic = [det.name in _GENERIC for det in detectors]
         self.untrimmed = [det.name in _UNTRIMMED for det in detectors]
         self.keep = [det.keep for det in detectors]
+        # what _validate needs of each detector, in one tuple
+        self.plan = [
+            (
+                det.entity_type,
+                det.name,
+                det.classification,
+                det.validator,
+                det.score,
+                det.ceiling,
+                *_context_parts(det.context),
+            )
+            for det in detectors
+        ]
+        self.spans = [det.spans for det in detectors]
         options = _options()
         # The re2.Set gate: the fallback without Hyperscan or for text that is not valid
         # UTF-8 (lone surrogates, passed through with "surrogatepass").
@@ -254,32 +300,130 @@ class _Compiled:
         self.matchers = [regex._regexp for regex in self.regexes]
         # Where a detector says its acceptable candidates can lie (see detectors.Runs).
         self.runs = [det.runs for det in detectors]
+        # Located detectors (see Detector.located): the most UTF-8 bytes a match of the
+        # pattern (width, None: unbounded) and of what the gate reports (reach) can span.
+        self.width = [_max_match_bytes(det.pattern) for det in detectors]
+        self.reach: list[int | None] = [None] * len(detectors)
+        gate_patterns = []
+        for i, det in enumerate(detectors):
+            reported = det.locator or det.pattern
+            if det.located and det.runs is None and det.gated:
+                self.reach[i] = _max_match_bytes(reported)
+            gate_patterns.append(reported if self.reach[i] is not None else det.pattern)
         self.hs: _HyperscanGate | None = None
         if use_hyperscan and hyperscan is not None:
             try:
                 self.hs = _hyperscan_gate(
-                    tuple(det.pattern for det in detectors),
+                    tuple(gate_patterns),
                     tuple(i for i, det in enumerate(detectors) if not det.gated),
+                    tuple(i for i, reach in enumerate(self.reach) if reach is not None),
                 )
             except Exception:  # pragma: no cover - a broken install: keep the re2.Set gate
                 self.hs = None
 
 
-_GATES: dict[tuple[tuple[str, ...], tuple[int, ...]], _HyperscanGate] = {}
+_GATES: dict[tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]], _HyperscanGate] = {}
 _GATES_LOCK = threading.Lock()
 
 
-def _hyperscan_gate(patterns: tuple[str, ...], ungated: tuple[int, ...] = ()) -> _HyperscanGate:
+def _hyperscan_gate(
+    patterns: tuple[str, ...], ungated: tuple[int, ...] = (), located: tuple[int, ...] = ()
+) -> _HyperscanGate:
     """One compiled database per pattern list (compiling takes ~0.5 s; guards share it:
     the database is read-only and each thread has its own scratch)."""
-    key = (patterns, ungated)
+    key = (patterns, ungated, located)
     with _GATES_LOCK:
         gate = _GATES.get(key)
         if gate is None:
             if len(_GATES) >= 16:
                 _GATES.pop(next(iter(_GATES)))
-            gate = _GATES[key] = _HyperscanGate(list(patterns), ungated)
+            gate = _GATES[key] = _HyperscanGate(list(patterns), ungated, located)
         return gate
+
+
+_POSIX_CLASS = re.compile(r"\[:\^?[A-Za-z]+:\]")
+
+
+def _max_match_bytes(pattern: str) -> int | None:
+    r"""An upper bound on the UTF-8 bytes of any match of the RE2 ``pattern`` (all of
+    them non-empty), or ``None``: unbounded, possibly empty, or a pattern this small
+    analyser does not vouch for.
+
+    The pattern is parsed by Python's ``re`` parser, which reads the RE2 syntax the built-in
+    detectors use the same way; a pattern it rejects (``\p``, ``\C``, ``\Q``, ...) or may
+    read differently (``{,n}``: a repeat in Python, literal text in RE2; POSIX classes such
+    as ``[[:^alpha:]]``, a literal set in Python; back-references, look-around) gives
+    ``None``. A character counts 1 byte only where it can only be ASCII
+    (RE2's ``\d``, ``\w``, ``\s`` are ASCII); anything else, and everything under ``(?i)``
+    (RE2 folds ``k`` to the Kelvin sign, ``s`` to the long s), counts 4.
+    """
+    if "{," in pattern or _POSIX_CLASS.search(pattern):
+        return None
+    try:
+        parsed = _re_parser.parse(pattern)
+        low, high = _width(parsed, bool(parsed.state.flags & _re_constants.SRE_FLAG_IGNORECASE))
+    except Exception:  # not a pattern this analyser understands
+        return None
+    return high if low > 0 else None
+
+
+def _char_bytes(items: list, fold: bool) -> int:  # type: ignore[type-arg]
+    """The most UTF-8 bytes one character matched by a class's ``items`` can take."""
+    c = _re_constants
+    most = 1
+    for op, arg in items:
+        if op is c.LITERAL:
+            most = max(most, len(chr(arg).encode()))
+        elif op is c.RANGE:
+            most = max(most, len(chr(arg[1]).encode()))
+        elif op is c.CATEGORY and arg in (c.CATEGORY_DIGIT, c.CATEGORY_SPACE, c.CATEGORY_WORD):
+            continue  # ASCII in RE2
+        else:  # NEGATE, \D \S \W, anything else: any character
+            return 4
+    return 4 if fold else most
+
+
+def _width(parsed, fold: bool) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(fewest characters, most bytes) of a match of a parsed (sub)pattern; raises
+    ``ValueError`` when unbounded or not understood."""
+    c = _re_constants
+    low = high = 0
+    for op, arg in parsed:
+        if op is c.LITERAL:
+            low += 1
+            high += 4 if fold else len(chr(arg).encode())
+        elif op is c.IN:
+            low += 1
+            high += _char_bytes(arg, fold)
+        elif op in (c.ANY, c.NOT_LITERAL):
+            low += 1
+            high += 4
+        elif op is c.AT:
+            continue
+        elif op is c.SUBPATTERN:
+            _, add_flags, del_flags, sub = arg
+            sub_fold = fold
+            if add_flags & c.SRE_FLAG_IGNORECASE:
+                sub_fold = True
+            if del_flags & c.SRE_FLAG_IGNORECASE:
+                sub_fold = False
+            sub_low, sub_high = _width(sub, sub_fold)
+            low += sub_low
+            high += sub_high
+        elif op is c.BRANCH:
+            widths = [_width(alt, fold) for alt in arg[1]]
+            low += min(w[0] for w in widths)
+            high += max(w[1] for w in widths)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            least, most, sub = arg
+            if most is c.MAXREPEAT or most >= 1 << 16:
+                raise ValueError("unbounded repeat")
+            sub_low, sub_high = _width(sub, fold)
+            low += least * sub_low
+            high += most * sub_high
+        else:
+            raise ValueError(f"not analysed: {op}")
+    return low, high
 
 
 class _Terms:
@@ -432,7 +576,8 @@ class Guard:
         return ScanResult(findings, "error" if errors else "ok", errors)
 
     def candidates(self, text: str) -> list[Candidate]:
-        """Raw pattern candidates before validation (used by the streaming redactor)."""
+        """Pattern candidates before validation (used by the streaming redactor); the
+        shortcuts of :meth:`_candidates` leave out only candidates no validator accepts."""
         detectors = self._compiled.detectors
         return [Candidate(detectors[i], s, e, r) for i, s, e, r in self._candidates(text)]
 
@@ -444,23 +589,52 @@ class Guard:
         characters it can consume, so inside a run it finds what a scan of the whole text
         finds there; every candidate its validator can accept contains a match of the
         feature ("::" or 6 colons, "@"), so the runs without one, and the rest of a run
-        where it no longer matches, hold only candidates it rejects. ``runs=False`` scans
-        the whole text for every detector (the reference).
+        where it no longer matches, hold only candidates it rejects.
+
+        A ``located`` detector's matches each start with a match of its locator (or are
+        one) whose end the Hyperscan gate reported, at most ``reach`` bytes from the start:
+        so RE2 starts only ``reach`` bytes before the next reported end (and not at all
+        after the last one), and finds the same leftmost match as from the scan position
+        without running its DFA over the text between (see :meth:`_located`).
+
+        A detector with ``spans`` gets its matches from that function instead of RE2 (the
+        same ones), and one with ``keep`` loses the candidates that test rejects (which its
+        validator would reject) before any bookkeeping.
+
+        ``runs=False`` scans the whole text with RE2 for every detector and keeps every
+        candidate (the reference).
         """
         if not isinstance(text, str):
             raise TypeError(f"Guard.scan expects str, got {type(text).__name__}")
         compiled = self._compiled
+        located: dict[int, list[int]] = {}
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: not UTF-8, so not for Hyperscan
             data = text.encode("utf-8", "surrogatepass")
             hits = self._set_match(data)
         else:
-            hits = compiled.hs.match(data) if compiled.hs is not None else self._set_match(data)
+            if compiled.hs is not None:
+                hits, located = compiled.hs.scan(data)
+            else:
+                hits = self._set_match(data)
+        if not runs:
+            located = {}
         raw: list[tuple[int, int, int, int]] = []
         append = raw.append
         size = len(data)
         for index in sorted(hits):
+            keep = compiled.keep[index] if runs else None
+            ends = located.get(index)
+            if ends is not None:
+                self._located(raw, data, index, ends, keep)
+                continue
+            finder = compiled.spans[index] if runs else None
+            if finder is not None:
+                for start, end in finder(data):
+                    if keep is None or keep(data[start:end]):
+                        append((index, start, end, end))
+                continue
             match = compiled.matchers[index].Match
             group = compiled.value_group[index]
             detector_runs = compiled.runs[index] if runs else None
@@ -476,8 +650,11 @@ class Guard:
                     whole_start, whole_end = spans[0]
                     if whole_start < 0:
                         break
-                    start, end = spans[group] if group is not None else (whole_start, whole_end)
-                    if end > start >= 0:
+                    if group is None:
+                        start, end = whole_start, whole_end
+                    else:
+                        start, end = spans[group]
+                    if end > start >= 0 and (keep is None or keep(data[start:end])):
                         append((index, start, end, whole_end))
                     if whole_end == pos:  # an empty match: step past it
                         if pos >= stop:
@@ -492,16 +669,71 @@ class Guard:
         if raw and not text.isascii():
             positions, shifts = _char_shifts(data)
             at = bisect.bisect_left
-            raw = [
-                (
-                    i,
-                    s - shifts[at(positions, s)],
-                    e - shifts[at(positions, e)],
-                    r - shifts[at(positions, r)],
+            converted = []
+            add = converted.append
+            for i, s, e, r in raw:
+                e_str = e - shifts[at(positions, e)]
+                add(
+                    (
+                        i,
+                        s - shifts[at(positions, s)],
+                        e_str,
+                        e_str if r == e else r - shifts[at(positions, r)],
+                    )
                 )
-                for i, s, e, r in raw
-            ]
+            raw = converted
         return raw
+
+    def _located(
+        self,
+        raw: list[tuple[int, int, int, int]],
+        data: bytes,
+        index: int,
+        ends: list[int],
+        keep: Callable[[bytes], bool] | None,
+    ) -> None:
+        """The candidates of a located detector (see Detector.located), from the end
+        offsets the gate reported for it (of matches of its locator, or of its pattern).
+
+        A match of the pattern starting at or after ``pos`` starts with a reported match
+        (the whole match without a locator), which ends after ``pos``, at most ``reach``
+        bytes after the start: no match starts between ``pos`` and the next reported end
+        ``e`` minus ``reach``, so RE2 starts there and finds the leftmost match from
+        ``pos``. With a bounded ``width``, every match starting at or before ``e`` ends by
+        ``e + width``: RE2 looks only up to there, and its match counts if it starts at or
+        before ``e`` (then it is the leftmost one; otherwise none starts by ``e``). After
+        the last reported end no match starts.
+        """
+        compiled = self._compiled
+        match = compiled.matchers[index].Match
+        group = compiled.value_group[index]
+        reach = compiled.reach[index]
+        width = compiled.width[index]
+        size = len(data)
+        append = raw.append
+        pos = 0
+        for end_at in ends:
+            if end_at <= pos:
+                continue
+            lo = end_at - reach  # type: ignore[operator]
+            if lo < pos:
+                lo = pos
+            if width is None:
+                spans = match(_UNANCHORED, data, lo, size)
+                whole_start, whole_end = spans[0]
+                if whole_start < 0:
+                    return  # none from pos to the end of the text
+            else:
+                stop = end_at + width
+                spans = match(_UNANCHORED, data, lo, stop if stop < size else size)
+                whole_start, whole_end = spans[0]
+                if whole_start < 0 or whole_start > end_at:
+                    pos = end_at  # none starts by end_at
+                    continue
+            start, end = spans[group] if group is not None else (whole_start, whole_end)
+            if end > start >= 0 and (keep is None or keep(data[start:end])):
+                append((index, start, end, whole_end))
+            pos = whole_end
 
     def _set_match(self, data: bytes) -> list[int]:
         hits = self._compiled.set.Match(data)
@@ -534,15 +766,10 @@ class Guard:
         errors: list[str] = []
         compiled = self._compiled
         generic_flags = compiled.generic
-        keeps = compiled.keep
         specific_cands = []
         generic_cands = []
         for cand in candidates:
-            index = cand[0]
-            keep = keeps[index]
-            if keep is not None and not keep(text[cand[1] : cand[2]]):
-                continue  # a candidate its validator rejects in any case
-            (generic_cands if generic_flags[index] else specific_cands).append(cand)
+            (generic_cands if generic_flags[cand[0]] else specific_cands).append(cand)
         failed: set[str] = set()
         findings = self._validate(text, specific_cands, errors, failed)
         try:
@@ -584,62 +811,64 @@ class Guard:
     ) -> list[Finding]:
         findings: list[Finding] = []
         append = findings.append
-        detectors = self._compiled.detectors
+        plan = self._compiled.plan
         default = self.policy.default_threshold
         thresholds = self.policy.thresholds
         allow = self._allow
         for index, start, end, _ in candidates:
-            det = detectors[index]
-            validator = det.validator
-            score = det.score
-            threshold = thresholds.get(det.entity_type, default) if thresholds else default
+            (entity_type, name, classification, validator, score, ceiling, phrases, words) = plan[
+                index
+            ]
+            threshold = thresholds.get(entity_type, default) if thresholds else default
+            near = None  # whether a context word is near text[start:end], once known
             if validator is not None:
-                if det.ceiling is not None:
-                    top = det.ceiling(text, start, end)
-                    if (
-                        top is not None
-                        and top < threshold
-                        and (
-                            top + CONTEXT_BOOST < threshold
-                            or not det.context
-                            or not _context_near(det.context, text, start, end)
-                        )
-                    ):
-                        continue  # whatever the validator says, the score stays too low
+                if ceiling is not None:
+                    top = ceiling(text, start, end)
+                    if top is not None and top < threshold:
+                        if top + CONTEXT_BOOST < threshold or not (phrases or words):
+                            continue  # whatever the validator says, the score stays too low
+                        near = _near(phrases, words, text, start, end)
+                        if not near:
+                            continue
+                    span = (start, end)
                 try:
                     verdict = validator(text, start, end)
                 except Exception as exc:
-                    if det.name not in failed:
-                        failed.add(det.name)
-                        errors.append(f"detector {det.name} failed: {type(exc).__name__}: {exc}")
+                    if name not in failed:
+                        failed.add(name)
+                        errors.append(f"detector {name} failed: {type(exc).__name__}: {exc}")
                     continue
                 if verdict is None:
                     continue
                 if verdict.__class__ is tuple:
                     score, start, end = verdict  # type: ignore[misc]
+                    if end <= start:
+                        continue
+                    if near is not None and span != (start, end):
+                        near = None
                 else:
                     score = verdict  # type: ignore[assignment]
-                if end <= start:
-                    continue
-            if det.context and score < 1.0 and _context_near(det.context, text, start, end):
-                score = min(1.0, score + CONTEXT_BOOST)
+            if score < 1.0 and (phrases or words):
+                if near is None:
+                    near = _near(phrases, words, text, start, end)
+                if near:
+                    score = min(1.0, score + CONTEXT_BOOST)
             if score < threshold:
                 continue
             value = text[start:end]
             if allow and value.lower() in allow:
                 continue
-            append(
-                make_finding(
-                    det.entity_type,
-                    start,
-                    end,
-                    round(score, 3),
-                    value,
-                    det.name,
-                    det.classification,
-                )
-            )
+            rounded = _ROUNDED.get(score) if score.__class__ is float else None
+            if rounded is None:
+                rounded = round(score, 3)
+                if len(_ROUNDED) < 4096 and score.__class__ is float:  # a few constants
+                    _ROUNDED[score] = rounded
+            append(make_finding(entity_type, start, end, rounded, value, name, classification))
         return findings
+
+
+# round(score, 3) per score (float rounding goes through a decimal conversion)
+_ROUNDED: dict[float, float] = {}
 
 
 def _context_near(context: tuple[str, ...], text: str, start: int, end: int) -> bool:
@@ -649,21 +878,33 @@ def _context_near(context: tuple[str, ...], text: str, start: int, end: int) -> 
     ``_SEPARATORS`` (what mapping those to spaces and ``split()`` gives); a phrase (it has
     a space) may appear anywhere.
     """
-    joined = (
-        text[max(0, start - CONTEXT_BEFORE) : start] + " | " + text[end : end + CONTEXT_AFTER]
-    ).lower()
     phrases, words = _context_parts(context)
+    return _near(phrases, words, text, start, end)
+
+
+def _near(
+    phrases: tuple[str, ...], words: tuple[str, ...], text: str, start: int, end: int
+) -> bool:
+    """:func:`_context_near` for a context already split by :func:`_context_parts`."""
+    joined = (
+        text[start - CONTEXT_BEFORE if start > CONTEXT_BEFORE else 0 : start]
+        + " | "
+        + text[end : end + CONTEXT_AFTER]
+    ).lower()
     for phrase in phrases:
         if phrase in joined:
             return True
+    separators = _SEPARATORS
+    last = len(joined)
     for word in words:
+        if word not in joined:
+            continue
         i = joined.find(word)
         while i >= 0:
-            j = i + len(word)
-            if (i == 0 or _separates(joined[i - 1])) and (
-                j == len(joined) or _separates(joined[j])
-            ):
-                return True
+            if i == 0 or (ch := joined[i - 1]) in separators or ch.isspace():
+                j = i + len(word)
+                if j == last or (ch := joined[j]) in separators or ch.isspace():
+                    return True
             i = joined.find(word, i + 1)
     return False
 

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import ipaddress
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -46,11 +47,15 @@ def _after(text: str, end: int) -> str:
     return text[end] if end < len(text) else ""
 
 
-def digits_of(value: str) -> str:
-    return "".join(ch for ch in value if ch in _DIGITS)
-
-
 _DIGIT_BYTES = b"0123456789"
+_NOT_DIGIT_BYTES = bytes(b for b in range(256) if b not in _DIGIT_BYTES)
+_ALNUM_ASCII = bytes(b for b in range(128) if chr(b).isalnum())
+
+
+def digits_of(value: str) -> str:
+    """The ASCII digits of ``value``, in order (one C-speed pass over its UTF-8: the bytes of
+    other characters, ASCII or not, are all dropped)."""
+    return value.encode("utf-8", "surrogatepass").translate(None, _NOT_DIGIT_BYTES).decode()
 
 
 def ascii_digits(value: str) -> int:
@@ -61,6 +66,9 @@ def ascii_digits(value: str) -> int:
 
 
 def _separators(value: str) -> set[str]:
+    """The distinct characters of ``value`` that are not alphanumeric."""
+    if value.isascii():  # the same set from a C-speed pass
+        return set(value.encode().translate(None, _ALNUM_ASCII).decode())
     return {ch for ch in value if not ch.isalnum()}
 
 
@@ -652,8 +660,12 @@ def email(text: str, start: int, end: int) -> Verdict:
 _DATE_SHAPES = ("####-##-##", "##-##-####", "##.##.####", "####.##.##", "##/##/####")
 
 
+_SHAPE = bytes(ord("#") if chr(b) in "0123456789" else b for b in range(256))
+
+
 def _shape(value: str) -> str:
-    return "".join("#" if ch in _DIGITS else ch for ch in value)
+    """``value`` with each ASCII digit as "#"."""
+    return value.encode("utf-8", "surrogatepass").translate(_SHAPE).decode("utf-8", "surrogatepass")
 
 
 _PHONE_CACHE_MAX = 16384
@@ -712,9 +724,10 @@ def make_phone_validator(regions: tuple[str, ...]) -> Validator:
     return phone
 
 
-def phone_keep(value: str) -> bool:
-    """Under 7 digits the phone validator rejects a candidate (backing off only shortens)."""
-    return len(value) >= 7 and ascii_digits(value) >= 7
+def phone_keep(value: bytes) -> bool:
+    """Under 7 digits the phone validator rejects a candidate (backing off only shortens).
+    ``value`` is the candidate's UTF-8 (its characters are ASCII: one byte each)."""
+    return len(value) >= 7 and len(value) - len(value.translate(None, _DIGIT_BYTES)) >= 7
 
 
 def phone_ceiling(text: str, start: int, end: int) -> float | None:
@@ -734,58 +747,231 @@ def at_most(score: float) -> Validator:
     return ceiling
 
 
-_GENERAL_DESCS: dict[int, Callable[[str], bool]] = {}
+# Compiled metadata patterns: phonenumbers otherwise goes through re.compile's cache for
+# each of them on every call (the module's own cache, where it has one).
+if hasattr(phonenumbers, "enable_pattern_cache"):
+    phonenumbers.enable_pattern_cache()
+
+_VALIDITY: dict[int, Callable[[str], bool]] = {}
 
 
-def _may_be_valid(parsed: phonenumbers.PhoneNumber) -> bool:
-    """False only where ``phonenumbers.is_valid_number(parsed)`` is False.
+def _is_valid_number(parsed: phonenumbers.PhoneNumber) -> bool:
+    """``phonenumbers.is_valid_number(parsed)``, from the same metadata compiled once per
+    country code: the region is chosen as phonenumbers chooses it (the only region of the
+    code, else the first whose leading digits match or, without those, whose number
+    types know the number), and the number's type is known when its national significant
+    number fits the general description and one of the type descriptions; here those are
+    one pattern per region and number length (``tests/test_guard_fast.py`` checks the
+    two agree)."""
+    test = _VALIDITY.get(parsed.country_code)
+    if test is None:
+        test = _validity_test(parsed.country_code)
+        if len(_VALIDITY) < 1024:  # parse() only returns real country codes
+            _VALIDITY[parsed.country_code] = test
+    return test(phonenumbers.national_significant_number(parsed))
 
-    ``is_valid_number`` picks a region of the country code (for +1 it tries up to 25, one
-    by one) and checks the national number against its types; every type check starts with
-    the region's general description (possible lengths, national number pattern). A
-    national number that fits no region's general description is invalid: one length test
-    and one combined pattern say so here.
-    """
-    fits = _GENERAL_DESCS.get(parsed.country_code)
-    if fits is None:
-        fits = _general_desc_test(parsed.country_code)
-        _GENERAL_DESCS[parsed.country_code] = fits
-    return fits(phonenumbers.national_significant_number(parsed))
+
+def _never(number: str) -> bool:
+    return False
 
 
-def _general_desc_test(country_code: int) -> Callable[[str], bool]:
-    def anything(number: str) -> bool:
-        return True
+_FULLMATCH: dict[str, Callable] = {}  # metadata pattern -> its compiled fullmatch
 
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    lengths: set[int] = set()
-    patterns = []
-    for region in regions:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
-        desc = metadata.general_desc if metadata is not None else None
-        if desc is None or not desc.possible_length or not desc.national_number_pattern:
-            return anything  # non-geographic or unusual metadata: leave it to phonenumbers
-        lengths.update(desc.possible_length)
-        patterns.append(f"(?:{desc.national_number_pattern})")
-    if not patterns:
-        return anything
-    combined = re.compile("|".join(patterns))
 
-    def fits(number: str) -> bool:
-        return len(number) in lengths and combined.fullmatch(number) is not None
+def _fullmatch(pattern: str) -> Callable:
+    """The compiled ``fullmatch`` of a metadata pattern, compiled once (the metadata is
+    finite; ``re``'s own cache holds 512 patterns and would recompile past that)."""
+    found = _FULLMATCH.get(pattern)
+    if found is None:
+        found = _FULLMATCH[pattern] = re.compile(pattern).fullmatch
+    return found
 
-    return fits
+
+def _known_type_test(metadata: phonenumbers.PhoneMetadata) -> Callable[[str], bool]:
+    """Whether phonenumbers' ``_number_type_helper`` gives a type other than UNKNOWN: the
+    number fits the general description and one of the type descriptions (each with its
+    possible lengths, then its pattern), for each length the descriptions it may fit."""
+    types = [
+        metadata.premium_rate,
+        metadata.toll_free,
+        metadata.shared_cost,
+        metadata.voip,
+        metadata.personal_number,
+        metadata.pager,
+        metadata.uan,
+        metadata.voicemail,
+        metadata.fixed_line,
+    ]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        types.append(metadata.mobile)
+    by_length: dict[int, tuple[Callable, list[Callable]] | None] = {}
+
+    def applies(desc: phonenumbers.PhoneNumberDesc | None, length: int) -> bool:
+        # phonenumbers' _is_number_matching_desc before its pattern match
+        if desc is None or not desc.national_number_pattern:
+            return False
+        return not desc.possible_length or length in desc.possible_length
+
+    def tests(length: int) -> tuple[Callable, list[Callable]] | None:
+        general = metadata.general_desc
+        kinds = [_fullmatch(d.national_number_pattern) for d in types if applies(d, length)]
+        if not applies(general, length) or not kinds:
+            return None
+        return _fullmatch(general.national_number_pattern), kinds
+
+    def known(number: str) -> bool:
+        length = len(number)
+        if length in by_length:
+            entry = by_length[length]
+        else:
+            entry = by_length[length] = tests(length)
+        if entry is None or entry[0](number) is None:
+            return False
+        return any(fullmatch(number) is not None for fullmatch in entry[1])
+
+    return known
+
+
+def _validity_test(country_code: int) -> Callable[[str], bool]:
+    """``is_valid_number`` for the national significant numbers of one country code."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions:
+        return _never
+    metadata_for_region = phonenumbers.PhoneMetadata.metadata_for_region
+
+    def valid_for_region(region: str) -> Callable[[str], bool]:  # is_valid_number_for_region
+        if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(country_code, None)
+        else:
+            metadata = metadata_for_region(region.upper(), None)
+            if metadata is not None and metadata.country_code != country_code:
+                return _never
+        return _never if metadata is None else _known_type_test(metadata)
+
+    if len(regions) == 1:
+        return valid_for_region(regions[0])
+    # region_code_for_number: the first region whose leading digits match, or (without
+    # leading digits) whose number types know the number; each region's metadata is
+    # loaded when the search first reaches it (+1 has 25), as phonenumbers does
+    unset = object()
+    entries: list = [unset] * len(regions)
+
+    def region_entry(region: str) -> tuple | None:  # type: ignore[type-arg]
+        metadata = metadata_for_region(region.upper(), None)
+        if metadata is None:
+            return None
+        known = _known_type_test(metadata)
+        # is_valid_number_for_region of a geographic region: the same metadata
+        final = known if metadata.country_code == country_code else _never
+        if metadata.leading_digits is not None:
+            return (re.compile(metadata.leading_digits).match, None, final)
+        return (None, known, final)
+
+    def valid(number: str) -> bool:
+        for k, entry in enumerate(entries):
+            if entry is unset:
+                entry = entries[k] = region_entry(regions[k])
+            if entry is None:
+                continue
+            leading, known, final = entry
+            if leading is not None:
+                if leading(number):
+                    return final(number)
+            elif known(number):
+                return final(number)
+        return False  # no region: is_valid_number_for_region(number, None)
+
+    return valid
+
+
+def _parse_back_end() -> tuple | None:  # type: ignore[type-arg]
+    """The phonenumbers internals that ``parse`` runs once it has the digits of a number
+    written with "+", or ``None`` (another phonenumbers: then ``parse`` itself runs)."""
+    try:
+        util = phonenumbers.phonenumberutil
+        result = util.ValidationResult
+        return (
+            util._MIN_LENGTH_FOR_NSN,
+            util._MAX_LENGTH_FOR_NSN,
+            util._extract_country_code,
+            util._maybe_strip_national_prefix_carrier_code,
+            util._test_number_length,
+            (result.TOO_SHORT, result.IS_POSSIBLE_LOCAL_ONLY, result.INVALID_LENGTH),
+            util._set_italian_leading_zeros_for_phone_number,
+            util.region_code_for_country_code,
+            phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code,
+        )
+    except AttributeError:  # pragma: no cover - depends on the phonenumbers release
+        return None
+
+
+_PARSE_BACK_END = _parse_back_end()
+_PHONE_CHARS = b"0123456789 .-()"
+
+
+def parse_international(number: str) -> phonenumbers.PhoneNumber | None:
+    """``phonenumbers.parse("+" + number, None)``, ``None`` where it raises.
+
+    For what the phone pattern gives after its "+" (ASCII digits, spaces, dots, dashes and
+    parentheses, ending on a digit, at least 3 digits) ``parse`` finds no extension, keeps
+    the number viable and normalises it to its digits: this starts from the digits and
+    runs the rest of ``parse`` (country code, national prefix, length checks, Italian
+    leading zeros) through phonenumbers' own functions. Other input goes to ``parse``
+    (``tests/test_guard_fast.py`` checks the two agree)."""
+    back_end = _PARSE_BACK_END
+    if (
+        back_end is None
+        or not number.isascii()
+        or not number[-1:].isdigit()
+        or number.encode().translate(None, _PHONE_CHARS)
+    ):
+        return _parse_or_none("+" + number)
+    digits = digits_of(number)
+    if len(digits) < 3:
+        return _parse_or_none("+" + number)
+    (
+        min_nsn,
+        max_nsn,
+        extract_country_code,
+        strip_national_prefix,
+        test_length,
+        not_possible,
+        set_leading_zeros,
+        region_for_code,
+        metadata_for,
+    ) = back_end
+    if len(digits) <= min_nsn:
+        return None  # too short after the "+"
+    country_code, national = extract_country_code(digits)
+    if country_code == 0:
+        return None  # no country code
+    metadata = metadata_for(country_code, region_for_code(country_code))
+    if metadata is None or len(national) < min_nsn:
+        return _parse_or_none("+" + number)  # let phonenumbers decide (or raise)
+    _, stripped, _ = strip_national_prefix(national, metadata)
+    if test_length(stripped, metadata) not in not_possible:
+        national = stripped
+    if not min_nsn <= len(national) <= max_nsn:
+        return None
+    parsed = phonenumbers.PhoneNumber(country_code=country_code)
+    set_leading_zeros(national, parsed)
+    parsed.national_number = int(national)
+    return parsed
+
+
+def _parse_or_none(number: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
     if value.startswith("+") or value.startswith("00"):
-        try:
-            parsed = phonenumbers.parse(
-                "+" + value.lstrip("+")[2 if value.startswith("00") else 0 :], None
-            )
-        except phonenumbers.NumberParseException:
+        parsed = parse_international(value.lstrip("+")[2 if value.startswith("00") else 0 :])
+        if parsed is None:
             return None
-        if _may_be_valid(parsed) and phonenumbers.is_valid_number(parsed):
+        if _is_valid_number(parsed):
             return 0.75
         # A possible length under a real country code, written with "+": a phone number
         # outside the current numbering plan (or an overseas range); context decides.
@@ -799,7 +985,7 @@ def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
             parsed = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             continue
-        if _may_be_valid(parsed) and phonenumbers.is_valid_number(parsed):
+        if _is_valid_number(parsed):
             if "(" in value or len(seps - {"("}) >= 1:
                 return 0.55
             return 0.3
@@ -842,7 +1028,8 @@ def uk_nhs(text: str, start: int, end: int) -> Verdict:
     digits = digits_of(value)
     if len(digits) != 10 or len(set(digits)) == 1:
         return None
-    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
+    # sum of digit * weight (10 down to 2) from the ASCII codes: 48 * (10 + ... + 2) = 2592
+    total = sum(map(operator.mul, digits[:9].encode(), range(10, 1, -1))) - 2592
     check = 11 - total % 11
     if check == 11:
         check = 0
@@ -893,11 +1080,46 @@ def in_aadhaar_check(text: str, start: int, end: int) -> Verdict:
         return None
     value = text[start:end]
     try:
-        if not in_aadhaar.is_valid(value):
+        if not aadhaar_ok(value):
             return None
     except Exception:
         return None
     return 0.45 if " " in value or "-" in value else 0.3
+
+
+def _verhoeff_steps() -> list[list[list[int]]]:
+    """python-stdnum's Verhoeff tables folded into one: [position % 8][check][digit]."""
+    from stdnum import verhoeff
+
+    mul, perm = verhoeff._multiplication_table, verhoeff._permutation_table
+    return [[[mul[c][perm[i][d]] for d in range(10)] for c in range(10)] for i in range(8)]
+
+
+try:
+    _VERHOEFF: list[list[list[int]]] | None = _verhoeff_steps()
+except Exception:  # a python-stdnum without these internals: ask it directly
+    _VERHOEFF = None
+
+
+def aadhaar_ok(value: str) -> bool:
+    """``stdnum.in_.aadhaar.is_valid`` for the pattern's values (ASCII digits, spaces and
+    dashes): 12 digits not starting with 0 or 1, not a palindrome, Verhoeff checksum 0;
+    anything else goes to python-stdnum."""
+    number = value.replace(" ", "").replace("-", "")
+    if (
+        _VERHOEFF is None
+        or len(number) != 12
+        or not (number.isascii() and number.isdigit())
+        or number[0] in "01"
+    ):
+        return in_aadhaar.is_valid(value)
+    if number == number[::-1]:
+        return False
+    steps = _VERHOEFF
+    check = 0
+    for i, byte in enumerate(number[::-1].encode()):
+        check = steps[i & 7][check][byte - 48]
+    return check == 0
 
 
 # ---------------------------------------------------------------- secrets
@@ -916,7 +1138,7 @@ def shannon_entropy(value: str) -> float:
     if terms is None:
         terms = [0.0] + [c / n * math.log2(c / n) for c in range(1, n + 1)]
         _ENTROPY_TERMS[n] = terms
-    return -sum([terms[c] for c in map(value.count, dict.fromkeys(value))])
+    return -sum(map(terms.__getitem__, Counter(value).values()))
 
 
 _HEX = b"0123456789abcdefABCDEF-"
@@ -1058,11 +1280,47 @@ def password_value(text: str, start: int, end: int) -> Verdict:
     return 0.8
 
 
-def high_entropy_keep(value: str) -> bool:
-    """The high-entropy validator wants upper and lower case letters and 2+ digits."""
+def high_entropy_keep(value: bytes) -> bool:
+    """The high-entropy validator wants upper and lower case letters and 2+ digits.
+    ``value`` is the candidate's UTF-8."""
     if not value.isascii():  # not from the (ASCII) pattern: leave it to the validator
         return True
-    return value.lower() != value and value.upper() != value and ascii_digits(value) >= 2
+    return (
+        value.lower() != value
+        and value.upper() != value
+        and len(value) - len(value.translate(None, _DIGIT_BYTES)) >= 2
+    )
+
+
+_TOKEN_RUN = bytes(
+    ord("c")
+    if chr(b) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+    else ord(".")
+    for b in range(256)
+)
+_TOKEN_MIN = b"c" * 20
+
+
+def high_entropy_spans(data: bytes) -> list[tuple[int, int]]:
+    r"""The matches of ``[A-Za-z0-9+/_\-]{20,}={0,2}`` (the high-entropy pattern) that RE2
+    finds in ``data`` from its start, without RE2: its first class cannot hold "=" and the
+    match is greedy with no choice to make, so each is a maximal run of that class of 20
+    or more bytes (found with ``bytes.find`` on a translated copy), and up to two "="
+    after it; the scan goes on after them."""
+    mask = data.translate(_TOKEN_RUN)
+    size = len(data)
+    out = []
+    found = mask.find(_TOKEN_MIN)
+    while found >= 0:
+        start = mask.rfind(b".", 0, found) + 1
+        end = mask.find(b".", found + 20)
+        if end < 0:
+            end = size
+        elif data[end] == 0x3D:  # "="
+            end += 2 if data[end + 1 : end + 2] == b"=" else 1
+        out.append((start, end))
+        found = mask.find(_TOKEN_MIN, end)
+    return out
 
 
 def high_entropy(text: str, start: int, end: int) -> Verdict:
