@@ -188,10 +188,8 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             max_length=64,
             # runs of address characters (under (?i) RE2 folds in the Kelvin sign and the
             # long s: every non-ASCII byte counts) with "::" or 6+ colons (the validator's
-            # minimum); the feature cannot backtrack beyond the next six colons, and starts
-            # with a literal (re then skips to the next ":" instead of testing a class at
-            # every position)
-            runs=Runs(_ALNUM + b".%:", rb":(?::|(?:[0-9A-Za-z.%\x80-\xff]*:){5})", non_ascii=True),
+            # minimum); the feature cannot backtrack beyond the next six colons
+            runs=Runs(_ALNUM + b".%:", rb"::|:(?:[0-9A-Za-z.%\x80-\xff]*:){5}", non_ascii=True),
         ),
         d(
             "mac",
