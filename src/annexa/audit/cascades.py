@@ -104,6 +104,12 @@ def _chunks(ids: Iterable[Any]) -> Iterator[list[Any]]:
         yield batch
 
 
+def _referring_rows(connection: Any, ref: _ForeignKey, ids: Iterable[Any]) -> Iterator[Any]:
+    """The rows of ``ref.table`` whose foreign key holds one of ``ids``, in batches."""
+    for batch in _chunks(ids):
+        yield from connection.execute(select(ref.table).where(ref.column.in_(batch))).mappings()
+
+
 def _key(row: Any, columns: list[Column[Any]]) -> Any:
     """A row's primary key: the value, or a tuple of values for a composite key."""
     if len(columns) == 1:
@@ -154,21 +160,19 @@ def expand(session: Session, audited: Any) -> Cascade | None:
             if mapper is None or not audited(mapper):
                 continue
             key_columns = list(mapper.local_table.primary_key.columns)
-            for batch in _chunks(ids):
-                rows = connection.execute(select(ref.table).where(ref.column.in_(batch)))
-                for row in rows.mappings():
-                    ident = _key(row, key_columns)
-                    if ident in gone[child]:
-                        continue
-                    gone[child].add(ident)
-                    parent_id = row[ref.column]
-                    root = ids[parent_id]
-                    frontier[child][ident] = root
-                    counts = cascade.counts.setdefault(root, {})
-                    counts[child] = counts.get(child, 0) + 1
-                    cascade.deleted.append(
-                        (mapper, _attribute_values(mapper, row), (table, str(parent_id)))
-                    )
+            for row in _referring_rows(connection, ref, ids):
+                ident = _key(row, key_columns)
+                if ident in gone[child]:
+                    continue
+                gone[child].add(ident)
+                parent_id = row[ref.column]
+                root = ids[parent_id]
+                frontier[child][ident] = root
+                counts = cascade.counts.setdefault(root, {})
+                counts[child] = counts.get(child, 0) + 1
+                cascade.deleted.append(
+                    (mapper, _attribute_values(mapper, row), (table, str(parent_id)))
+                )
     for ref, ids in nullable:
         _null_references(session, connection, ref, ids, gone, cascade)
     for association, table, ids in unlinked:
@@ -190,20 +194,18 @@ def _null_references(
         return
     key_columns = list(mapper.local_table.primary_key.columns)
     attribute = mapper.get_property_by_column(ref.column).key
-    for batch in _chunks(ids):
-        for row in connection.execute(select(ref.table).where(ref.column.in_(batch))).mappings():
-            ident = _key(row, key_columns)
-            if ident in gone[child]:
-                continue
-            loaded = session.identity_map.get(
-                mapper.identity_key_from_primary_key([row[c] for c in key_columns])
-            )
-            if loaded is not None:
-                # In the session: let the ORM write the NULL, so the object in memory and
-                # its event agree.
-                setattr(loaded, attribute, None)
-            else:
-                cascade.nulled.append((mapper, _attribute_values(mapper, row), attribute))
+    for row in _referring_rows(connection, ref, ids):
+        if _key(row, key_columns) in gone[child]:
+            continue
+        loaded = session.identity_map.get(
+            mapper.identity_key_from_primary_key([row[c] for c in key_columns])
+        )
+        if loaded is not None:
+            # In the session: let the ORM write the NULL, so the object in memory and its
+            # event agree.
+            setattr(loaded, attribute, None)
+        else:
+            cascade.nulled.append((mapper, _attribute_values(mapper, row), attribute))
 
 
 def _unlink(
