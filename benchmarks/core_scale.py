@@ -169,12 +169,12 @@ CHILD = """
 import io, json, resource, sys, time
 from contextlib import redirect_stdout
 started = time.perf_counter()
-from annexa.cli.main import app
+from annexa.cli.main import run
 imported = time.perf_counter()
 sink = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # like a pipe: text over bytes
 with redirect_stdout(sink):
     try:
-        app(["--db", sys.argv[1], "--org", "scale", *sys.argv[2:]])
+        run(["--db", sys.argv[1], "--org", "scale", *sys.argv[2:]])
     except SystemExit as exc:
         if exc.code:
             raise

@@ -1,6 +1,7 @@
 """The audit log: events appended in the transaction of the change they describe.
 
-:func:`install` hooks a session factory: ``after_flush`` turns every created, updated and
+:func:`annexa.audit.hooks.install` hooks a session factory (this module loads on the first
+flush): ``after_flush`` turns every created, updated and
 deleted ORM object into an event description (field-level before/after, sensitive fields
 redacted), and ``before_commit`` appends the transaction's events to the log under the
 lock of the single ``audit_head`` row: sequence numbers are assigned there, so they are
@@ -23,18 +24,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, event, insert, inspect, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import NO_VALUE, instance_state
 
 from annexa.audit import cascades, merkle
 from annexa.audit.canonical import canonical_bytes, digest_of, jsonable
+from annexa.audit.hooks import BEFORES, CASCADE, ORG_SLUGS, PENDING
 from annexa.audit.keys import Checkpoint, Signer, Verifier, parse_checkpoint, sign_checkpoint
 from annexa.store import models as m
 from annexa.store.models import utcnow
 
 EVENT_VERSION = 1
-PENDING = "audit_pending"
 ACTIONS = ("create", "update", "delete")
 AUDIT_TABLES = {"audit_event", "audit_node", "audit_head", "audit_checkpoint"}
 # Never described by events, not even as digests, nor when an organisation's deletion
@@ -162,17 +163,15 @@ def _plan(mapper: Any) -> _Plan:
 
 
 _UNRESOLVED = object()
-_CASCADE = "audit_cascade"
-_ORG_SLUGS = "audit_org_slugs"
 
 
 def _org_slug(session: Session, org_id: int | None) -> str | Any | None:
     """The slug when known without a query; else a marker the append resolves in bulk."""
     if org_id is None:
         return None
-    cache = session.info.get(_ORG_SLUGS)
+    cache = session.info.get(ORG_SLUGS)
     if cache is None:
-        cache = session.info[_ORG_SLUGS] = {}
+        cache = session.info[ORG_SLUGS] = {}
     slug = cache.get(org_id, _UNRESOLVED)
     if slug is _UNRESOLVED and org_id not in cache:
         # Remember misses too (as the marker): a batch of a thousand rows of one
@@ -213,7 +212,7 @@ def _describe(session: Session, state: Any, plan: _Plan, action: str) -> dict[st
                 changes[key] = {"before": _value(key, value), "after": None}
     else:
         attrs = state.attrs
-        befores = session.info.get("audit_befores", {}).get(id(state.obj()), {})
+        befores = session.info.get(BEFORES, {}).get(id(state.obj()), {})
         for key, _ in plan.columns:
             hist = attrs[key].history
             if not hist.added and not hist.deleted:
@@ -241,7 +240,7 @@ def _describe(session: Session, state: Any, plan: _Plan, action: str) -> dict[st
     else:
         identity = _identity(plan, values)
     described = _described(session, plan, action, identity, values, changes)
-    cascade = session.info.get(_CASCADE)
+    cascade = session.info.get(CASCADE)
     if cascade is not None:
         cascaded = cascade.counts.get(id(state.obj()))
         if cascaded:
@@ -267,7 +266,7 @@ def _described(
         org_id = values.get("id")
         slug = values.get("slug")
         if org_id is not None and slug is not None:
-            session.info.setdefault(_ORG_SLUGS, {})[org_id] = slug
+            session.info.setdefault(ORG_SLUGS, {})[org_id] = slug
     else:
         org_id = values.get("org_id")
         slug = _org_slug(session, org_id) if org_id is not None else None
@@ -314,20 +313,20 @@ def _audited(obj: Any) -> bool:
     return _plan(instance_state(obj).mapper).audited
 
 
-def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+def before_flush(session: Session, _context: Any, _instances: Any) -> None:
     _unknown_befores(session)
     if session.deleted:
         # What the database's ON DELETE rules will remove or null, found while it is
         # still there, so that every such row gets its own event.
         cascade = cascades.expand(session, lambda mapper: _plan(mapper).audited)
         if cascade is not None:
-            session.info[_CASCADE] = cascade
+            session.info[CASCADE] = cascade
 
 
 def _unknown_befores(session: Session) -> None:
     """Read the stored value of attributes that were set without being loaded first
     (e.g. after ``expire_all``): the ORM's history then lacks the value they replace."""
-    befores = session.info.setdefault("audit_befores", {})
+    befores = session.info.setdefault(BEFORES, {})
     for obj in session.dirty:
         if not _audited(obj):
             continue
@@ -354,7 +353,7 @@ def _by_type_and_id(described: dict[str, Any]) -> tuple[str, str]:
     return described["type"], described["id"]
 
 
-def _after_flush(session: Session, _context: Any) -> None:
+def after_flush(session: Session, _context: Any) -> None:
     pending = session.info.setdefault(PENDING, [])
     for objects, action in (
         (session.new, "create"),
@@ -371,13 +370,13 @@ def _after_flush(session: Session, _context: Any) -> None:
                     found.append(described)
         found.sort(key=_by_type_and_id)
         pending.extend(found)
-    cascade = session.info.pop(_CASCADE, None)
+    cascade = session.info.pop(CASCADE, None)
     if cascade is not None:
         pending.extend(_database_cascades(session, cascade))
-    session.info.pop("audit_befores", None)
+    session.info.pop(BEFORES, None)
 
 
-def _before_commit(session: Session) -> None:
+def before_commit(session: Session) -> None:
     session.flush()
     pending = session.info.pop(PENDING, None)
     if pending:
@@ -387,42 +386,6 @@ def _before_commit(session: Session) -> None:
             actor=session.info.get("actor") or "unknown",
             request_id=session.info.get("request_id") or new_request_id(),
         )
-
-
-def _forget(session: Session, *_args: Any) -> None:
-    session.info.pop(PENDING, None)
-    session.info.pop(_CASCADE, None)
-    session.info.pop("audit_befores", None)
-    session.info.pop(_ORG_SLUGS, None)
-
-
-def _transaction_started(session: Session, transaction: Any) -> None:
-    if transaction.nested:  # a savepoint: remember where its events start
-        marks = session.info.setdefault("audit_savepoints", {})
-        marks[id(transaction)] = len(session.info.get(PENDING, ()))
-
-
-def _soft_rollback(session: Session, previous: Any) -> None:
-    if previous.nested:  # the savepoint's changes are gone: so are their events
-        mark = session.info.get("audit_savepoints", {}).pop(id(previous), None)
-        pending = session.info.get(PENDING)
-        if mark is not None and pending is not None:
-            del pending[mark:]
-
-
-def _transaction_ended(session: Session, transaction: Any) -> None:
-    if transaction.parent is None and not transaction.nested:
-        _forget(session)
-        session.info.pop("audit_savepoints", None)
-
-
-def install(factory: sessionmaker[Session]) -> None:
-    event.listen(factory, "before_flush", _before_flush)
-    event.listen(factory, "after_flush", _after_flush)
-    event.listen(factory, "before_commit", _before_commit)
-    event.listen(factory, "after_transaction_create", _transaction_started)
-    event.listen(factory, "after_soft_rollback", _soft_rollback)
-    event.listen(factory, "after_transaction_end", _transaction_ended)
 
 
 def record_event(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Annotated
 
@@ -159,5 +160,11 @@ def serve_command(
     serve(ctx, host, port)
 
 
-def run() -> None:
-    app()
+def run(args: list[str] | None = None) -> None:
+    """The `annexa` console script."""
+    try:
+        app(args)
+    finally:
+        # Interpreter shutdown otherwise walks every object SQLAlchemy, the models and the
+        # command built, a quarter of a second per invocation; frozen objects are skipped.
+        gc.freeze()
