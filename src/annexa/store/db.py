@@ -103,7 +103,7 @@ class Database:
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
         event.listen(self.engine, "before_cursor_execute", _refuse_nul_characters)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        from annexa.audit.log import install
+        from annexa.audit.hooks import install
 
         install(self._sessions)  # every change committed through a session is an event
 
