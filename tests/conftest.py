@@ -125,6 +125,14 @@ def make_cli(url: str | None) -> CliCall:
     return call
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _catalog_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The validated-catalog cache of this run, never the user's own (~/.cache/annexa)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANNEXA_CACHE_DIR", str(tmp_path_factory.mktemp("annexa-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _audit_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's audit signing key lives in its own folder, never in the working tree."""

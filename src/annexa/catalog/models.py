@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from annexa.catalog.schema import FrameworkDoc
 from annexa.errors import NotFound
+
+if TYPE_CHECKING:  # the schema (pydantic) loads only when a document is validated
+    from annexa.catalog.schema import FrameworkDoc
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,20 @@ class Framework:
             ],
             builtin=builtin,
             source_format=source_format,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Framework:
+        """The inverse of :meth:`to_dict`, for content validated before (the cache)."""
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            version=data["version"],
+            publisher=data["publisher"],
+            description=data["description"],
+            groups=[Group(g["id"], g["title"]) for g in data["groups"]],
+            requirements=[Requirement(**r) for r in data["requirements"]],
+            builtin=data["builtin"],
         )
 
     def find(self, ref: str) -> Requirement | None:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annexa.catalog import ciso_assistant
-from annexa.catalog.loader import (
-    builtin_frameworks,
-    builtin_mappings,
-    parse_yaml,
-    read_yaml_file,
-)
-from annexa.catalog.loader import validate_document as _validate
+from annexa.catalog.cache import builtin_framework_views
 from annexa.catalog.models import Framework, MappingSet
-from annexa.catalog.schema import FrameworkDoc, MappingDoc
 from annexa.errors import Conflict, NotFound
 from annexa.store.models import CustomFramework
+
+# The YAML reader and the pydantic schema load when something is parsed or validated:
+# reading the built-in frameworks from the cache (most commands) needs neither.
+if TYPE_CHECKING:
+    from annexa.catalog.schema import FrameworkDoc, MappingDoc
 
 # Frameworks whose Annex A is the subject of a Statement of Applicability.
 SOA_FRAMEWORKS: tuple[str, ...] = ("iso27001-2022", "iso42001-2023")
@@ -31,7 +28,13 @@ _INVERSE = {"equal": "equal", "subset": "superset", "superset": "subset", "inter
 
 @cache
 def _builtins() -> dict[str, Framework]:
-    return {fid: Framework.from_doc(doc, builtin=True) for fid, doc in builtin_frameworks().items()}
+    return builtin_framework_views()
+
+
+def _validate(model: type[Any], data: Any, source: str) -> Any:
+    from annexa.catalog.loader import validate_document
+
+    return validate_document(model, data, source)
 
 
 def _key(framework_id: str) -> str:
@@ -47,6 +50,8 @@ def _custom_row(session: Session, org_id: int, framework_id: str) -> CustomFrame
 
 
 def _from_row(row: CustomFramework) -> Framework:
+    from annexa.catalog.schema import FrameworkDoc
+
     doc = _validate(FrameworkDoc, row.document, f"imported framework {row.framework_id}")
     return Framework.from_doc(doc, builtin=False, source_format=row.source_format)
 
@@ -87,6 +92,8 @@ def list_frameworks(session: Session | None = None, org_id: int | None = None) -
 
 
 def list_mappings() -> list[MappingSet]:
+    from annexa.catalog.loader import builtin_mappings
+
     return [
         MappingSet(doc.source, doc.target, doc.description, len(doc.mappings))
         for doc in builtin_mappings().values()
@@ -95,6 +102,8 @@ def list_mappings() -> list[MappingSet]:
 
 def _mapping_between(source_fw: str, target_fw: str) -> tuple[MappingDoc, bool]:
     """The mapping set and whether it is stored in the asked direction."""
+    from annexa.catalog.loader import builtin_mappings
+
     mappings = builtin_mappings()
     if (source_fw, target_fw) in mappings:
         return mappings[(source_fw, target_fw)], True
@@ -133,10 +142,15 @@ def map_requirement(source_fw: str, target_fw: str, ref: str) -> list[tuple[str,
 
 
 def _read_document(path: str | Path, framework_id: str | None) -> tuple[FrameworkDoc, str]:
+    from annexa.catalog.loader import read_yaml_file
+
     return _document_of(read_yaml_file(path), Path(path).name, framework_id)
 
 
 def _document_of(data: Any, name: str, framework_id: str | None) -> tuple[FrameworkDoc, str]:
+    from annexa.catalog import ciso_assistant
+    from annexa.catalog.schema import FrameworkDoc
+
     if ciso_assistant.is_ciso_assistant(data):
         converted = ciso_assistant.convert(data, framework_id)
         return _validate(FrameworkDoc, converted, name), "ciso-assistant"
@@ -168,6 +182,8 @@ def import_framework_text(
 ) -> Framework:
     """:func:`import_framework` of YAML (or JSON) text rather than a file: the API's import.
     ``source`` names the text in error messages, ``field`` in a YAML syntax error."""
+    from annexa.catalog.loader import parse_yaml
+
     data = parse_yaml(text, source, field)
     doc, source_format = _document_of(data, source, _key(framework_id) if framework_id else None)
     return _store_import(session, org_id, doc, source_format)
