@@ -17,6 +17,7 @@ from annexa.soa import (
     set_decision,
     soa_entries,
 )
+from annexa.soa.service import linked_risks
 from annexa.store.db import Database
 from annexa.store.models import Organisation, Risk, RiskControl, SoaEntry, SoaVersion
 
@@ -267,6 +268,18 @@ def test_linked_risks_are_shown_and_make_the_control_applicable(cli, db) -> None
     assert dlp["reasons"] == ["risk_treatment"]
     assert _entry(document, "A.5.15")["risks"] == ["R-0002"]
     assert _entry(_show(cli, "--framework", F42), "A.6.2.8")["risks"] == ["R-0003"]
+
+
+def test_linked_risks_order_and_a_ref_holding_the_separator(cli, db) -> None:
+    # Refs sort by length, then text (R-10 after R-9); a ref holding the separator the
+    # database joins refs with is still read whole (refs are generated: a safety net).
+    for ref in ("R-10", "R-9", "R-100", "odd\x1fref"):
+        _add_risk(db, ref, ["A.5.15", "A.8.12"] if "odd" in ref else ["A.8.12"])
+    document = _show(cli)
+    assert _entry(document, "A.8.12")["risks"] == ["R-9", "R-10", "R-100", "odd\x1fref"]
+    assert _entry(document, "A.5.15")["risks"] == ["odd\x1fref"]
+    with db.reading() as session:
+        assert linked_risks(session, _org_id(db), F27, ["A.5.15"]) == {"A.5.15": ["odd\x1fref"]}
 
 
 def test_excluding_a_control_linked_to_risks_is_refused(cli, db) -> None:
