@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select, text
 
+from annexa.audit import log as audit_log
 from annexa.audit import merkle, record_event
 from annexa.audit.keys import Signer, Verifier, key_id, parse_checkpoint, sign_checkpoint
 from annexa.audit.log import bulk_append_bodies, consistency_proof, inclusion_proof, verify_log
@@ -729,7 +729,7 @@ def test_killed_writer_leaves_a_verifiable_log(tmp_path: Path, sqlite_templates)
 
 @pytest.mark.parametrize("variable_limit", [None, 40])
 def test_bulk_append_stores_exactly_the_reference_tree(
-    db: Database, variable_limit: int | None
+    db: Database, variable_limit: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The append path (serialising, hashing and the tree step in one pass, rows in
     multi-row INSERTs) stores the bytes and nodes of the plain definitions."""
@@ -755,8 +755,7 @@ def test_bulk_append_stores_exactly_the_reference_tree(
     ]
     with db.engine.begin() as connection:
         if variable_limit is not None:  # three events or thirteen nodes per statement
-            driver = connection.connection.driver_connection
-            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit)  # type: ignore[union-attr]
+            monkeypatch.setattr(audit_log, "_variable_limit", lambda _driver: variable_limit)
         start = connection.scalar(select(func.count()).select_from(AuditEvent))
         bulk_append_bodies(connection, iter(bodies[:600]), chunk=250)
         bulk_append_bodies(connection, iter(bodies[600:]))

@@ -98,7 +98,16 @@ class Database:
                     field="--db",
                     fix="create the folder or point --db at an existing one",
                 )
-        self.engine: Engine = create_engine(self.url, future=True)
+        if self.dialect == "sqlite":
+            # SQLite from the sqlean.py wheel (a current release) rather than the one the
+            # operating system links Python's sqlite3 against (3.40 on Debian 12): years of
+            # fixes, JSON functions a quarter faster and ORDER BY inside aggregates, which
+            # the risk register's JSON uses. Same DB-API, same file format.
+            import sqlean
+
+            self.engine: Engine = create_engine(self.url, future=True, module=sqlean)
+        else:
+            self.engine = create_engine(self.url, future=True)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
         event.listen(self.engine, "before_cursor_execute", _refuse_nul_characters)
