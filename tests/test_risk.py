@@ -475,8 +475,10 @@ def test_matrix_show_and_set(cli, tmp_path) -> None:
     assert _ok(cli("risk", "matrix", "--json")) == shown  # nothing changed
 
     _ok(cli("risk", "assess", "R-0001", "--likelihood", "2", "--impact", "3", "--json"))
+    assert _threshold_in_status(cli) == "acceptance threshold 6"  # the default
     stored = _ok(cli("risk", "matrix", "set", "--file", str(three), "--json"))
     assert stored["max_score"] == 9
+    assert _threshold_in_status(cli) == "acceptance threshold 1"  # the stored matrix's
     assert _ok(cli("risk", "matrix", "--json")) == stored
     first, second = _risks(cli)
     assert first["inherent"]["level"] == "High"  # score 6, re-rated under the new bands
@@ -491,6 +493,12 @@ def test_matrix_show_and_set(cli, tmp_path) -> None:
     assert bad_file.exit_code == 2 and "score 6 is not covered" in bad_file.stderr
     missing = cli("risk", "matrix", "set", "--file", str(tmp_path / "none.yaml"))
     assert missing.exit_code == 2 and "--file" in missing.stderr
+
+
+def _threshold_in_status(cli) -> str:
+    clauses = {c["ref"]: c for c in _ok(cli("status", "--json"))["clauses"]}
+    [criteria] = [c for c in clauses["6.1.1"]["checks"] if "threshold" in c["check"]]
+    return criteria["detail"]
 
 
 def test_risks_are_isolated_per_organisation(db: Database, cli) -> None:

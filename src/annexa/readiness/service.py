@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from annexa.catalog import SOA_FRAMEWORKS, get_framework
 from annexa.readiness.findings import ERROR, INFO, WARNING, Finding
-from annexa.risk.matrix import matrix_of
+from annexa.risk.defaults import DEFAULT_MATRIX_DATA
 from annexa.store.models import (
     AISystem,
     Asset,
@@ -59,6 +59,10 @@ def _examples(session: Session, column: Any, *conditions: Any) -> list[str]:
 
 
 def _acceptance_threshold(org: Organisation) -> int:
+    if not org.risk_matrix:
+        return int(DEFAULT_MATRIX_DATA["acceptance_threshold"])
+    from annexa.risk.matrix import matrix_of  # validates what the organisation stored
+
     return matrix_of(org.risk_matrix).acceptance_threshold
 
 

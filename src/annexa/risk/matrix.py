@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from annexa.errors import InvalidInput
+from annexa.risk.defaults import DEFAULT_MATRIX_DATA
 
 MIN_SCALE = 2
 MAX_SCALE = 10
@@ -236,18 +237,6 @@ def _check_scale(value: int | None, field: str, size: int) -> int:
         )
     return value
 
-
-DEFAULT_MATRIX_DATA: dict[str, Any] = {
-    "likelihood": ["Rare", "Unlikely", "Possible", "Likely", "Almost certain"],
-    "impact": ["Negligible", "Minor", "Moderate", "Major", "Severe"],
-    "levels": [
-        {"name": "Low", "min": 1, "max": 4},
-        {"name": "Medium", "min": 5, "max": 9},
-        {"name": "High", "min": 10, "max": 16},
-        {"name": "Critical", "min": 17, "max": 25},
-    ],
-    "acceptance_threshold": 6,
-}
 
 DEFAULT_MATRIX = RiskMatrix.model_validate(DEFAULT_MATRIX_DATA)
 

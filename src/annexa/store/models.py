@@ -40,7 +40,6 @@ NAMING_CONVENTION = {
 }
 
 
-
 class JsonDocument(TypeDecorator[Any]):
     """JSON, stored as JSONB on PostgreSQL.
 
