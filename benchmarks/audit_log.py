@@ -23,7 +23,6 @@ import argparse
 import os
 import platform
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import sqlean  # the driver annexa.store.db opens SQLite with
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -217,8 +218,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the big log")
     args = parser.parse_args()
     print(
-        f"Audit log on SQLite {sqlite3.sqlite_version} (WAL), Python {platform.python_version()},"
-        f" SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs"
+        f"Audit log on SQLite {sqlean.sqlite_version} (sqlean.py, WAL),"
+        f" Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__},"
+        f" {os.cpu_count()} CPUs"
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
