@@ -110,3 +110,17 @@ def test_text_with_nul_characters_is_refused_on_every_backend(db: Database) -> N
     assert refused.value.field == "name"
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(Asset)) == 0
+
+
+def test_a_reading_session_sees_one_snapshot(db: Database) -> None:
+    """Every query of a reading session sees the database as it was at its first read,
+    however many writes commit meanwhile (a report of many queries never mixes states)."""
+    with db.reading() as session:
+        before = session.scalars(select(Organisation.slug).order_by(Organisation.slug)).all()
+        with db.transaction() as writer:
+            create_organisation(writer, "Written Meanwhile")
+        during = session.scalars(select(Organisation.slug).order_by(Organisation.slug)).all()
+        assert during == before
+    with db.reading() as session:
+        after = session.scalars(select(Organisation.slug).order_by(Organisation.slug)).all()
+    assert after == sorted([*before, "written-meanwhile"])

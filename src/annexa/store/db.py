@@ -208,13 +208,27 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session for reads only; anything it flushes is rolled back."""
+        """A session for reads only, all of them from one snapshot of the database (a
+        report built from many queries never mixes states when someone writes meanwhile);
+        anything it flushes is rolled back."""
         session = self._sessions()
         try:
+            self._begin_snapshot(session)
             yield session
         finally:
             session.rollback()
             session.close()
+
+    def _begin_snapshot(self, session: Session) -> None:
+        if self.dialect == "postgresql":
+            # Must be the session's first use of its connection: the level applies to
+            # the transaction it starts (and is reset when the connection goes back).
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        elif self.sqlite_file is not None:
+            # Python's sqlite3 begins a transaction only before a write, so each SELECT
+            # would otherwise see the database as it is at that moment. (An in-memory
+            # database shares one connection with writers: left as it is.)
+            session.connection().exec_driver_sql("BEGIN")
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
