@@ -26,7 +26,13 @@ from stdnum import luhn as std_luhn
 
 from annexa.guard import Guard, parse_policy, resolve_overlaps
 from annexa.guard import validators as v
-from annexa.guard.engine import _char_shifts, _Compiled, _context_near, _max_match_bytes
+from annexa.guard.engine import (
+    _char_shifts,
+    _Compiled,
+    _context_near,
+    _match_lengths,
+    _max_match_bytes,
+)
 
 GUARD = Guard()
 
@@ -41,6 +47,7 @@ def _reference(guard: Guard) -> Guard:
                 det,
                 runs=None,
                 keep=None,
+                keep_bytes=0,
                 ceiling=None,
                 gated=True,
                 located=False,
@@ -177,6 +184,18 @@ TEXTS = st.lists(
 @given(TEXTS)
 def test_shortcuts_match_the_reference(text: str) -> None:
     assert_same_as_reference(text)
+
+
+def test_keep_bytes_are_what_keep_rejects() -> None:
+    # a candidate under keep_bytes is dropped unsliced: keep would reject it anyway
+    rng = random.Random(5)
+    for det in GUARD.detectors:
+        if det.keep_bytes:
+            assert det.keep is not None, det.name
+            for _ in range(2000):
+                size = rng.randrange(det.keep_bytes)
+                value = bytes(rng.choice(b"0123456789 .-()+aZ") for _ in range(size))
+                assert not det.keep(value), (det.name, value)
 
 
 def test_ceilings_respect_lower_thresholds() -> None:
@@ -393,7 +412,9 @@ def test_aadhaar_ok_agrees_with_stdnum() -> None:
         assert v.aadhaar_ok(value) == aadhaar.is_valid(value), value
 
 
-TOKENS = st.text(alphabet="aZ9+/_-=.= é\n", max_size=80)
+TOKENS = st.text(alphabet="aZ9+/_-=.= é\n", max_size=80) | st.from_regex(
+    r"([aZ9+/_-]{18,24}[=. ]{0,3}){0,4}", fullmatch=True
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -403,15 +424,22 @@ def test_high_entropy_spans_are_re2_matches(text: str) -> None:
     pattern = next(d.pattern for d in GUARD.detectors if d.name == "high_entropy")
     regex = re2.compile(pattern.encode())
     assert v.high_entropy_spans(data) == [m.span() for m in regex.finditer(data)]
+    assert v.high_entropy_kept_spans(data) == [
+        m.span() for m in regex.finditer(data) if v.high_entropy_keep(m.group())
+    ]
 
 
 def test_high_entropy_spans_on_the_corpus() -> None:
     pattern = next(d.pattern for d in GUARD.detectors if d.name == "high_entropy")
     regex = re2.compile(pattern.encode())
     texts = [s.text for s in generate(400, seed=12)] + ["a" * 19, "a" * 20 + "===", "x" * 40]
+    texts += ["aB3" * 7, "aB3" * 7 + "=", "aB3" * 7 + ".", "x aB3" * 7 + " " + "aB3" * 7]
     for text in texts:
         data = text.encode()
-        assert v.high_entropy_spans(data) == [m.span() for m in regex.finditer(data)]
+        matches = list(regex.finditer(data))
+        assert v.high_entropy_spans(data) == [m.span() for m in matches]
+        kept = [m.span() for m in matches if v.high_entropy_keep(m.group())]
+        assert v.high_entropy_kept_spans(data) == kept
 
 
 def test_max_match_bytes() -> None:
@@ -425,6 +453,18 @@ def test_max_match_bytes() -> None:
     odd = (r"a+", r"a{2,}", r"a?", r"x{,3}", r"\p{Greek}", r"(a)\1", r"(?=a)b", r"[[:^alpha:]]")
     for pattern in odd:
         assert _max_match_bytes(pattern) is None, pattern
+
+
+def test_match_lengths() -> None:
+    assert _match_lengths(r"\bsk-") == (3,)
+    assert _match_lengths(r"\b(?:ghp|gho)_|\bgithub_pat_") == (11, 4)
+    assert _match_lengths(r"\b[A-Z]{4}(?:[A-Z0-9]{3})?\b") == (7, 4)
+    assert _match_lengths(r"\d(?:[ \-]?\d){2}") is None  # three lengths
+    # unbounded, possibly empty, possibly non-ASCII (a character's length is not known),
+    # or read differently by RE2 and Python's parser
+    odd = (r"a+", r"a?", r"x{,3}", r"é", r"[^a]", r".", r"\S", r"(?i)ab", r"(?i:k)", r"\p{L}")
+    for pattern in odd:
+        assert _match_lengths(pattern) is None, pattern
 
 
 def test_located_detectors_are_bounded_and_their_locators_are_prefixes() -> None:
@@ -449,6 +489,8 @@ def test_located_detectors_are_bounded_and_their_locators_are_prefixes() -> None
                 # the gate reports a locator match that starts where the match starts
                 prefix = locator.match(data, m.start())
                 assert prefix is not None and prefix.end() - m.start() <= reach, det.name
+                lengths = compiled.lengths[i]
+                assert lengths is None or prefix.end() - m.start() in lengths, det.name
 
 
 # ------------------------------------------------------------------ GitHub tokens

@@ -95,9 +95,13 @@ class Detector:
     # A cheap test of a candidate's UTF-8 bytes, False only where the validator rejects it
     # whatever its neighbours: the engine then drops it before any other bookkeeping.
     keep: Callable[[bytes], bool] | None = None
+    # Candidates of fewer UTF-8 bytes than this are rejected as ``keep`` rejects them,
+    # before their bytes are even sliced (most phone candidates: any 3 digits match).
+    keep_bytes: int = 0
     # The (start, end) byte spans of the matches RE2 finds scanning ``pattern`` over the
-    # whole text, computed without RE2 (for a pattern simple enough to find with
-    # ``bytes.find``; see validators.high_entropy_spans). No ``v`` group.
+    # whole text, less those ``keep`` rejects, computed without RE2 (for a pattern simple
+    # enough to find with ``bytes.find``; see validators.high_entropy_spans). No ``v``
+    # group.
     spans: Callable[[bytes], list[tuple[int, int]]] | None = None
     # The gate reports every end of a match of ``locator`` (or of ``pattern`` without one),
     # not just whether there is one, and RE2 looks only near those ends, not over the whole
@@ -145,6 +149,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             context=_PHONE_CTX,
             max_length=32,
             keep=v.phone_keep,
+            keep_bytes=7,  # 7 digits
             ceiling=v.phone_ceiling,
         ),
         d(
@@ -439,6 +444,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="secret",
             max_length=255,
             located=True,
+            locator=r"\b(?:ghp|gho|ghu|ghs|ghr)_|\bgithub_pat_",
         ),
         d(
             "gitlab_token",
@@ -468,6 +474,7 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             classification="secret",
             max_length=255,
             located=True,
+            locator=r"\b(?:sk|rk|pk)_(?:live|test)_|\bwhsec_",
         ),
         d(
             "anthropic_key",
@@ -523,6 +530,6 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             max_length=64,
             prefix_closed=True,
             keep=v.high_entropy_keep,
-            spans=v.high_entropy_spans,
+            spans=v.high_entropy_kept_spans,
         ),
     ]

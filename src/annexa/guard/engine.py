@@ -18,6 +18,7 @@ not valid UTF-8) go through the ``re2.Set``, and a Hyperscan error means "not sc
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 import re._constants as _re_constants
 import re._parser as _re_parser
@@ -54,6 +55,7 @@ CONTEXT_AFTER = 16
 _RE2_MAX_MEM = 256 << 20
 _SET_TRUSTED_BYTES = 16384
 _UNANCHORED = re2._Anchor.UNANCHORED
+_ANCHOR_START = re2._Anchor.ANCHOR_START
 # Generic detectors lose every overlap with a specific one (see resolve_overlaps).
 _GENERIC = frozenset({"high_entropy", "url", "phone"})
 # Generic detectors whose validator never trims the candidate's span.
@@ -271,6 +273,7 @@ class _Compiled:
         self.generic = [det.name in _GENERIC for det in detectors]
         self.untrimmed = [det.name in _UNTRIMMED for det in detectors]
         self.keep = [det.keep for det in detectors]
+        self.keep_bytes = [max(det.keep_bytes, 1) for det in detectors]
         # what _validate needs of each detector, in one tuple
         self.plan = [
             (
@@ -304,11 +307,22 @@ class _Compiled:
         # pattern (width, None: unbounded) and of what the gate reports (reach) can span.
         self.width = [_max_match_bytes(det.pattern) for det in detectors]
         self.reach: list[int | None] = [None] * len(detectors)
+        # and, where what the gate reports can only be a few lengths (in bytes), those: a
+        # match then starts where one of them ends before a reported end (see _located)
+        self.lengths: list[tuple[int, ...] | None] = [None] * len(detectors)
         gate_patterns = []
         for i, det in enumerate(detectors):
             reported = det.locator or det.pattern
             if det.located and det.runs is None and det.gated:
                 self.reach[i] = _max_match_bytes(reported)
+                lengths = _match_lengths(reported) if self.reach[i] is not None else None
+                # with two lengths RE2 is called twice a match (one start fails): that
+                # pays only for wide patterns, whose unanchored search scans far before
+                # the match and back over it
+                if lengths is not None and (
+                    len(lengths) == 1 or self.width[i] is None or self.width[i] > _WIDE
+                ):
+                    self.lengths[i] = lengths
             gate_patterns.append(reported if self.reach[i] is not None else det.pattern)
         self.hs: _HyperscanGate | None = None
         if use_hyperscan and hyperscan is not None:
@@ -424,6 +438,95 @@ def _width(parsed, fold: bool) -> tuple[int, int]:  # type: ignore[no-untyped-de
         else:
             raise ValueError(f"not analysed: {op}")
     return low, high
+
+
+_LENGTHS_MAX = 64  # lengths tracked while analysing a pattern
+_ANCHORED_LENGTHS = 2  # at most this many: RE2 tries each start (see Guard._located)
+_WIDE = 64  # two lengths only for patterns whose matches can be wider (in bytes)
+
+
+def _match_lengths(pattern: str) -> tuple[int, ...] | None:
+    r"""Every UTF-8 byte length a match of the RE2 ``pattern`` can have (all of them
+    non-zero), in decreasing order, when there are at most ``_ANCHORED_LENGTHS``; else
+    ``None``, as for anything :func:`_max_match_bytes` does not vouch for and for anything
+    that can match a character outside ASCII (under ``(?i)`` RE2 folds ``k`` and ``s`` to
+    non-ASCII ones): there a character's length is not known from the pattern.
+    """
+    if "{," in pattern or _POSIX_CLASS.search(pattern):
+        return None
+    try:
+        parsed = _re_parser.parse(pattern)
+        if parsed.state.flags & _re_constants.SRE_FLAG_IGNORECASE:
+            return None
+        lengths = _lengths(parsed)
+    except Exception:  # not a pattern this analyser understands, or too many lengths
+        return None
+    if 0 in lengths or len(lengths) > _ANCHORED_LENGTHS:
+        return None
+    return tuple(sorted(lengths, reverse=True))
+
+
+def _ascii_items(items: list) -> bool:  # type: ignore[type-arg]
+    """Whether a class's ``items`` can only match ASCII characters (one byte each)."""
+    c = _re_constants
+    for op, arg in items:
+        if op is c.LITERAL:
+            if arg >= 0x80:
+                return False
+        elif op is c.RANGE:
+            if arg[1] >= 0x80:
+                return False
+        elif op is not c.CATEGORY or arg not in (
+            c.CATEGORY_DIGIT,
+            c.CATEGORY_SPACE,
+            c.CATEGORY_WORD,
+        ):
+            return False  # NEGATE, \D \S \W: non-ASCII characters too
+    return True
+
+
+def _lengths(parsed) -> frozenset[int]:  # type: ignore[no-untyped-def]
+    """The byte lengths of the matches of a parsed (sub)pattern of ASCII characters;
+    raises ``ValueError`` when not understood, unbounded, possibly non-ASCII or when there
+    are more than ``_LENGTHS_MAX``."""
+    c = _re_constants
+    out = frozenset({0})
+    for op, arg in parsed:
+        if op is c.AT:
+            continue
+        if op is c.LITERAL:
+            if arg >= 0x80:
+                raise ValueError("non-ASCII literal")
+            step = frozenset({1})
+        elif op is c.IN:
+            if not _ascii_items(arg):
+                raise ValueError("class with non-ASCII characters")
+            step = frozenset({1})
+        elif op is c.SUBPATTERN:
+            _, add_flags, _, sub = arg
+            if add_flags & c.SRE_FLAG_IGNORECASE:
+                raise ValueError("case folding")
+            step = _lengths(sub)
+        elif op is c.BRANCH:
+            step = frozenset().union(*(_lengths(alt) for alt in arg[1]))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            least, most, sub = arg
+            if most is c.MAXREPEAT or most > _LENGTHS_MAX:
+                raise ValueError("unbounded or long repeat")
+            inner = _lengths(sub)
+            step, reps = frozenset(), frozenset({0})
+            for count in range(most + 1):
+                if count >= least:
+                    step |= reps
+                reps = frozenset(a + b for a in reps for b in inner)
+                if len(step) > _LENGTHS_MAX or len(reps) > _LENGTHS_MAX:
+                    raise ValueError("too many lengths")
+        else:
+            raise ValueError(f"not analysed: {op}")
+        out = frozenset(a + b for a in out for b in step)
+        if len(out) > _LENGTHS_MAX:
+            raise ValueError("too many lengths")
+    return out
 
 
 class _Terms:
@@ -598,8 +701,9 @@ class Guard:
         without running its DFA over the text between (see :meth:`_located`).
 
         A detector with ``spans`` gets its matches from that function instead of RE2 (the
-        same ones), and one with ``keep`` loses the candidates that test rejects (which its
-        validator would reject) before any bookkeeping.
+        same ones, less those its ``keep`` rejects), and one with ``keep`` loses the
+        candidates that test rejects (which its validator would reject) before any
+        bookkeeping.
 
         ``runs=False`` scans the whole text with RE2 for every detector and keeps every
         candidate (the reference).
@@ -630,13 +734,12 @@ class Guard:
                 self._located(raw, data, index, ends, keep)
                 continue
             finder = compiled.spans[index] if runs else None
-            if finder is not None:
-                for start, end in finder(data):
-                    if keep is None or keep(data[start:end]):
-                        append((index, start, end, end))
+            if finder is not None:  # it leaves out what keep rejects
+                raw.extend([(index, start, end, end) for start, end in finder(data)])
                 continue
             match = compiled.matchers[index].Match
             group = compiled.value_group[index]
+            least = compiled.keep_bytes[index] if runs else 1
             detector_runs = compiled.runs[index] if runs else None
             if detector_runs is None:
                 windows: Iterable[tuple[int, int]] = ((0, size),)
@@ -654,7 +757,11 @@ class Guard:
                         start, end = whole_start, whole_end
                     else:
                         start, end = spans[group]
-                    if end > start >= 0 and (keep is None or keep(data[start:end])):
+                    if (
+                        end - start >= least
+                        and start >= 0
+                        and (keep is None or keep(data[start:end]))
+                    ):
                         append((index, start, end, whole_end))
                     if whole_end == pos:  # an empty match: step past it
                         if pos >= stop:
@@ -671,7 +778,12 @@ class Guard:
             at = bisect.bisect_left
             converted = []
             add = converted.append
-            for i, s, e, r in raw:
+            first = positions[0] if positions else size
+            for cand in raw:
+                i, s, e, r = cand
+                if r <= first:  # before the first multi-byte character: the same offsets
+                    add(cand)
+                    continue
                 e_str = e - shifts[at(positions, e)]
                 add(
                     (
@@ -703,6 +815,10 @@ class Guard:
         ``e + width``: RE2 looks only up to there, and its match counts if it starts at or
         before ``e`` (then it is the leftmost one; otherwise none starts by ``e``). After
         the last reported end no match starts.
+
+        Where what the gate reports can only have one or two lengths (``lengths``), every
+        match starts at a reported end minus one of them: RE2 tries just those starts,
+        anchored, in order.
         """
         compiled = self._compiled
         match = compiled.matchers[index].Match
@@ -712,6 +828,32 @@ class Guard:
         size = len(data)
         append = raw.append
         pos = 0
+        lengths = compiled.lengths[index]
+        if lengths is not None:
+            # Every match starts with a reported match of one of these lengths: its start
+            # is a reported end minus a length. RE2 tries those starts in order, anchored
+            # (no reverse pass to find the start, whose DFA kept building states for unseen
+            # tokens, and no scan of the text before it); the first that matches is the
+            # leftmost match from pos, and its span that of an unanchored search.
+            if len(lengths) == 1:
+                starts: Iterable[int] = [end_at - lengths[0] for end_at in ends]
+            else:
+                starts = sorted({end_at - length for end_at in ends for length in lengths})
+            for start_at in starts:
+                if start_at < pos:
+                    continue
+                if width is None or start_at + width >= size:
+                    spans = match(_ANCHOR_START, data, start_at, size)
+                else:
+                    spans = match(_ANCHOR_START, data, start_at, start_at + width)
+                whole_start, whole_end = spans[0]
+                if whole_start < 0:
+                    continue
+                start, end = spans[group] if group is not None else (whole_start, whole_end)
+                if end > start >= 0 and (keep is None or keep(data[start:end])):
+                    append((index, start, end, whole_end))
+                pos = whole_end
+            return
         for end_at in ends:
             if end_at <= pos:
                 continue
@@ -941,8 +1083,7 @@ def _rank(f: Finding) -> tuple[bool, float, int, int]:
     return (f.detector in _GENERIC, -f.score, f.start - f.end, f.start)
 
 
-def _start(f: Finding) -> int:
-    return f.start
+_start = operator.attrgetter("start")  # a sort key without a Python call per finding
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
