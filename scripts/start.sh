@@ -15,6 +15,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+# Bytecode for the editable install, as pip writes it for a wheel: every command then
+# starts without compiling Annexa's modules (even where PYTHONDONTWRITEBYTECODE is set).
+.venv/bin/python -m compileall -q src
 
 export ANNEXA_DATABASE_URL="${ANNEXA_DATABASE_URL:-sqlite:///annexa.db}"
 .venv/bin/annexa init
