@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from annexa.risk.register import date_as_text, list_risks, risk_filters
+from annexa.store.db import fetch_tuples
 from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
 
 
@@ -147,11 +148,7 @@ def register_json(
     # SQLite parse every document a second time.
     # Fetched from the DBAPI cursor in one call: SQLAlchemy's row-by-row iteration was a
     # tenth of the command for values that are plain text.
-    result = session.connection().execute(statement)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
+    rows = fetch_tuples(session.connection(), statement)
     return ('{"risks":[' + ",".join(map(itemgetter(0), rows)) + "]}\n").encode()
 
 

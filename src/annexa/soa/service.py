@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from annexa.errors import Conflict, InvalidInput, NotFound
+from annexa.store.db import fetch_tuples
 from annexa.store.models import Risk, RiskControl, SoaEntry, utcnow
 from annexa.validation import optional_text
 
@@ -80,6 +81,11 @@ def sort_risk_refs(refs: list[str]) -> None:
     refs.sort(key=len)
 
 
+# Joins a control's risk refs into one string: the ASCII unit separator, which no risk ref
+# holds (they are generated, R-0001); the count beside each string proves it.
+_SEPARATOR = "\x1f"
+
+
 def linked_risks(
     session: Session, org_id: int, framework: str, refs: Iterable[str] | None = None
 ) -> dict[str, list[str]]:
@@ -93,54 +99,47 @@ def linked_risks(
     (risk_id, framework, ref)), while also filtering ``risk_control.org_id`` makes it pick
     the org index instead and look every row up, three to four times slower.
     """
-    joined = (
-        select(
-            RiskControl.ref,
-            func.aggregate_strings(Risk.ref, _SEPARATOR),
-            func.count(),
-        )
-        .join(Risk, Risk.id == RiskControl.risk_id)
-        .where(Risk.org_id == org_id, RiskControl.framework == framework)
-        .group_by(RiskControl.ref)
-    )
-    if refs is not None:
-        # For a few controls the (org_id, framework, ref) index is the selective one.
-        joined = joined.where(RiskControl.org_id == org_id, RiskControl.ref.in_(list(refs)))
-    # Executed on the connection and fetched from the DBAPI cursor in one call: the ORM
-    # result layer and Row objects would add their cost for values that are plain strings
-    # and integers on both drivers.
-    result = session.connection().execute(joined)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
+    wanted = None if refs is None else list(refs)  # read twice when a ref holds the separator
+    joined = _links(
+        org_id,
+        framework,
+        wanted,
+        RiskControl.ref,
+        func.aggregate_strings(Risk.ref, _SEPARATOR),
+        func.count(),
+    ).group_by(RiskControl.ref)
+    # Fetched from the DBAPI cursor in one call: the ORM result layer and Row objects
+    # would add their cost for values that are plain strings and integers on both drivers.
     grouped: dict[str, list[str]] = {}
-    for control_ref, risk_refs, count in rows:
+    for control_ref, risk_refs, count in fetch_tuples(session.connection(), joined):
         split = risk_refs.split(_SEPARATOR)
         if len(split) != count:  # a ref holding the separator (refs are generated: never)
-            return _linked_risks_row_by_row(session, org_id, framework, refs)
+            return _group_links(
+                session, _links(org_id, framework, wanted, RiskControl.ref, Risk.ref)
+            )
         sort_risk_refs(split)
         grouped[control_ref] = split
     return grouped
 
 
-# The ASCII unit separator: risk refs are generated (R-0001), so none holds it, and the
-# count above proves it for every control.
-_SEPARATOR = "\x1f"
-
-
-def _linked_risks_row_by_row(
-    session: Session, org_id: int, framework: str, refs: Iterable[str] | None
-) -> dict[str, list[str]]:
+def _links(org_id: int, framework: str, refs: list[str] | None, *columns: Any) -> Select[Any]:
+    """``columns`` of this organisation's treatment-plan links to ``framework``'s controls
+    (to the controls ``refs`` only, when given)."""
     query = (
-        select(RiskControl.ref, Risk.ref)
+        select(*columns)
         .join(Risk, Risk.id == RiskControl.risk_id)
         .where(Risk.org_id == org_id, RiskControl.framework == framework)
     )
     if refs is not None:
-        query = query.where(RiskControl.org_id == org_id, RiskControl.ref.in_(list(refs)))
+        # For a few controls the (org_id, framework, ref) index is the selective one.
+        query = query.where(RiskControl.org_id == org_id, RiskControl.ref.in_(refs))
+    return query
+
+
+def _group_links(session: Session, links: Select[Any]) -> dict[str, list[str]]:
+    """Risk refs per control ref from ``(control ref, risk ref)`` rows, one by one."""
     grouped: dict[str, list[str]] = {}
-    for control_ref, risk_ref in session.execute(query):
+    for control_ref, risk_ref in session.execute(links):
         grouped.setdefault(control_ref, []).append(risk_ref)
     for risk_refs in grouped.values():
         sort_risk_refs(risk_refs)

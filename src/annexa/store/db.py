@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Executable, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -236,6 +237,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def fetch_tuples(connection: Connection, statement: Executable) -> list[tuple[Any, ...]]:
+    """Plain DBAPI tuples, skipping SQLAlchemy's row objects (a third of the fetch time on
+    large reads).
+
+    Only for columns that need no result processing on either backend: integers and
+    text (dates cast to text in the statement).
+    """
+    result = connection.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 @cache
