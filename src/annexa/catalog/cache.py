@@ -19,16 +19,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from annexa import __version__
+from annexa.catalog.data import FOLDERS, data_files
 from annexa.catalog.models import Framework
 
-DATA_PACKAGE = "annexa.catalog"
 CACHE_FORMAT = 1
 
 
@@ -43,16 +42,13 @@ def cache_dir() -> Path | None:
 
 
 def data_digest() -> str:
-    """A digest of every built-in data file (name and bytes) and of this version."""
+    """A digest of every built-in data file (name and content) and of this version."""
     digest = hashlib.sha256(f"annexa {__version__} catalog cache {CACHE_FORMAT}\n".encode())
-    root = resources.files(DATA_PACKAGE).joinpath("data")
-    for folder in ("frameworks", "mappings"):
-        entries = sorted(root.joinpath(folder).iterdir(), key=lambda entry: entry.name)
-        for entry in entries:
-            if entry.name.endswith((".yaml", ".yml")):
-                content = entry.read_bytes()
-                digest.update(f"{folder}/{entry.name} {len(content)}\n".encode())
-                digest.update(content)
+    for folder in FOLDERS:
+        for name, text in data_files(folder):
+            content = text.encode()
+            digest.update(f"{name} {len(content)}\n".encode())
+            digest.update(content)
     return digest.hexdigest()
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from annexa.catalog.data import data_files
 from annexa.catalog.schema import FrameworkDoc, MappingDoc, first_issue
 from annexa.errors import InvalidInput
-
-DATA_PACKAGE = "annexa.catalog"
 
 # The C loader is several times faster on the built-in files; fall back when libyaml is absent.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -127,20 +125,11 @@ def check_mapping_refs(
                 )
 
 
-def _data_files(folder: str) -> list[tuple[str, str]]:
-    root = resources.files(DATA_PACKAGE).joinpath("data", folder)
-    files = [entry for entry in root.iterdir() if entry.name.endswith((".yaml", ".yml"))]
-    return [
-        (f"{folder}/{entry.name}", entry.read_text(encoding="utf-8"))
-        for entry in sorted(files, key=lambda e: e.name)
-    ]
-
-
 @cache
 def builtin_frameworks() -> dict[str, FrameworkDoc]:
     """The frameworks shipped with Annexa, by id, in file-name order."""
     frameworks: dict[str, FrameworkDoc] = {}
-    for name, text in _data_files("frameworks"):
+    for name, text in data_files("frameworks"):
         doc = validate_document(FrameworkDoc, parse_yaml(text, name), name)
         expected = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if doc.id != expected:
@@ -161,7 +150,7 @@ def builtin_mappings() -> dict[tuple[str, str], MappingDoc]:
     """The mapping sets shipped with Annexa, by (source, target), refs checked."""
     frameworks = builtin_frameworks()
     mappings: dict[tuple[str, str], MappingDoc] = {}
-    for name, text in _data_files("mappings"):
+    for name, text in data_files("mappings"):
         doc = validate_document(MappingDoc, parse_yaml(text, name), name)
         for field in ("source", "target"):
             if getattr(doc, field) not in frameworks:
