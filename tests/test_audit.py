@@ -755,7 +755,7 @@ def test_bulk_append_stores_exactly_the_reference_tree(
     ]
     with db.engine.begin() as connection:
         if variable_limit is not None:  # three events or thirteen nodes per statement
-            monkeypatch.setattr(audit_log, "_variable_limit", lambda _driver: variable_limit)
+            monkeypatch.setattr(audit_log, "_variable_limit", lambda _connection: variable_limit)
         start = connection.scalar(select(func.count()).select_from(AuditEvent))
         bulk_append_bodies(connection, iter(bodies[:600]), chunk=250)
         bulk_append_bodies(connection, iter(bodies[600:]))

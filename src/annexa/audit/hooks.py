@@ -41,8 +41,6 @@ def _after_flush(session: Session, context: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    if not (session.new or session.dirty or session.deleted or session.info.get(PENDING)):
-        return  # nothing to flush and no event waiting: a read-only unit of work
     from annexa.audit import log
 
     log.before_commit(session)

@@ -18,7 +18,6 @@ import itertools
 import operator
 import re
 import sqlite3
-import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -470,25 +469,21 @@ def _insert_rows(connection: Connection, head: str, width: int, values: list[Any
         rows = list(zip(*[iter(values)] * width, strict=True))
         connection.exec_driver_sql(_values_sql(head, placeholder, width, 1), rows)
         return
-    limit = _variable_limit(connection.connection.driver_connection)
+    limit = _variable_limit(connection)
     step = max(1, min(_ROWS_PER_INSERT, limit // width)) * width
     for start in range(0, len(values), step):
         part = tuple(values[start : start + step])
         connection.exec_driver_sql(_values_sql(head, placeholder, width, len(part) // width), part)
 
 
-def _variable_limit(driver: Any) -> int:
+def _variable_limit(connection: Connection) -> int:
     """How many ``?`` one SQLite statement may hold."""
+    driver = connection.connection.driver_connection
     getlimit = getattr(driver, "getlimit", None)  # Python 3.11's sqlite3; not every build
     if getlimit is not None:
         return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     # The compiled-in default: 32,766 since SQLite 3.32, 999 before.
-    return 32_766 if _library_version(driver) >= (3, 32, 0) else 999
-
-
-def _library_version(driver: Any) -> tuple[int, ...]:
-    module = sys.modules.get(type(driver).__module__)
-    return tuple(getattr(module, "sqlite_version_info", sqlite3.sqlite_version_info))
+    return 32_766 if connection.dialect.server_version_info >= (3, 32, 0) else 999
 
 
 def _db_time(connection: Connection, when: dt.datetime) -> Any:
