@@ -15,9 +15,9 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from annexa.api.bodies import PayloadTooLarge, read_bounded
 from annexa.api.deps import Authenticated, Paging, Reader, Writer, page
 from annexa.api.errors import ErrorResponse
-from annexa.api.routers.guard import PayloadTooLarge
 from annexa.catalog import (
     Framework,
     get_framework,
@@ -135,16 +135,7 @@ def _too_large() -> PayloadTooLarge:
 async def import_body(request: Request) -> ImportIn:
     """The framework text of an import request, read at most :data:`MAX_IMPORT` bytes far.
     A dependency after the permission check, so a stranger's upload is never read."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_IMPORT:
-        raise _too_large()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_IMPORT:
-            raise _too_large()
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_bounded(request, MAX_IMPORT, _too_large)
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media == "application/json":
         try:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from annexa.api.bodies import PayloadTooLarge, read_bounded
 from annexa.api.deps import Manager, OrgContext, Permission, Reader, allow
 from annexa.api.errors import ErrorResponse
 from annexa.errors import AnnexaError, Conflict, InvalidInput
@@ -40,11 +41,6 @@ MAX_BODY = 1 << 20  # bytes of a request body
 MAX_TEXT = 1_000_000  # characters of a text
 
 
-class PayloadTooLarge(AnnexaError):
-    code = "too_large"
-    http_status = 413
-
-
 class PolicyBlocked(Conflict):
     code = "blocked"
 
@@ -62,16 +58,8 @@ class BoundedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BODY:
-                raise _too_large()
-            chunks, size = [], 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise _too_large()
-                chunks.append(chunk)
-            request._body = b"".join(chunks)  # what FastAPI's body parsing reads
+            # what FastAPI's body parsing reads
+            request._body = await read_bounded(request, MAX_BODY, _too_large)
             return await handler(request)
 
         return bounded
