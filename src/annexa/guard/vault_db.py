@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -146,15 +146,10 @@ class DatabaseStore:
                     found[bytes(digest)] = placeholder
             lost = [d for d in group if d not in found]
             if lost:  # stored by a concurrent writer (now committed): use theirs when live
-                for chunk in _chunks(lost):
-                    for digest, placeholder in self.connection.execute(
-                        select(ENTRY.c.digest, ENTRY.c.placeholder).where(
-                            ENTRY.c.org_id == self.org_id,
-                            ENTRY.c.digest.in_(chunk),
-                            ENTRY.c.expires_at >= created_at,
-                        )
-                    ):
-                        found[bytes(digest)] = placeholder
+                for digest, placeholder in self._live(
+                    ENTRY.c.digest, ENTRY.c.placeholder, lost, created_at
+                ):
+                    found[bytes(digest)] = placeholder
         return found
 
     def _allocate(self, kind: str, count: int) -> int:
@@ -173,18 +168,20 @@ class DatabaseStore:
 
     def sealed(self, placeholders: Iterable[str], now: float) -> dict[str, bytes]:
         wanted = sorted(set(placeholders))
-        now_at = _when(now)
-        found = {}
+        live = self._live(ENTRY.c.placeholder, ENTRY.c.sealed, wanted, _when(now))
+        return {placeholder: bytes(sealed) for placeholder, sealed in live}
+
+    def _live(
+        self, key: Any, value: Any, wanted: list[Any], at: dt.datetime
+    ) -> Iterator[tuple[Any, Any]]:
+        """``(key, value)`` of this organisation's entries whose ``key`` is one of
+        ``wanted`` and that have not expired at ``at``, a chunk of keys per query."""
         for chunk in _chunks(wanted):
-            for placeholder, sealed in self.connection.execute(
-                select(ENTRY.c.placeholder, ENTRY.c.sealed).where(
-                    ENTRY.c.org_id == self.org_id,
-                    ENTRY.c.placeholder.in_(chunk),
-                    ENTRY.c.expires_at >= now_at,
+            yield from self.connection.execute(
+                select(key, value).where(
+                    ENTRY.c.org_id == self.org_id, key.in_(chunk), ENTRY.c.expires_at >= at
                 )
-            ):
-                found[placeholder] = bytes(sealed)
-        return found
+            )
 
     def purge(self, now: float) -> int:
         return purge_expired(self.connection, now, org_id=self.org_id)
