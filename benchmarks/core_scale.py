@@ -239,11 +239,7 @@ def main() -> None:
                 url = f"sqlite:///{folder}/scale.db"
             else:
                 cluster = PostgresCluster().start()
-                admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.execute(text('CREATE DATABASE "scale"'))
-                admin.dispose()
-                url = cluster.url("scale")
+                url = cluster.create_database("scale")
             try:
                 started = time.perf_counter()
                 build(url, options.assets, options.risks)

@@ -192,11 +192,7 @@ def main() -> None:
             url = f"sqlite:///{sqlite_file}"
         else:
             cluster = PostgresCluster().start()
-            admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text('CREATE DATABASE "scale"'))
-            admin.dispose()
-            url = cluster.url("scale")
+            url = cluster.create_database("scale")
         server = None
         try:
             prepare(url, options.assets, options.risks, options.rebuild, sqlite_file)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import typer.testing
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 
 from annexa.cli.main import app
@@ -58,15 +57,11 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Pat
 
 @pytest.fixture(scope="session")
 def pg_templates(pg_cluster: PostgresCluster) -> dict[bool, str]:
-    admin = create_engine(pg_cluster.url(), isolation_level="AUTOCOMMIT")
     names = {}
-    with admin.connect() as connection:
-        for with_org in (False, True):
-            name = f"{TEMPLATE_DB}_{int(with_org)}"
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-            _seed(pg_cluster.url(name), with_org)
-            names[with_org] = name
-    admin.dispose()
+    for with_org in (False, True):
+        name = f"{TEMPLATE_DB}_{int(with_org)}"
+        _seed(pg_cluster.create_database(name), with_org)
+        names[with_org] = name
     return names
 
 
@@ -79,12 +74,7 @@ def _fresh_database(request: pytest.FixtureRequest, tmp_path: Path, with_org: bo
         return f"sqlite:///{path}"
     cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
     template = request.getfixturevalue("pg_templates")[with_org]
-    name = f"test_{next(_counter)}"
-    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
-    return cluster.url(name)
+    return cluster.create_database(f"test_{next(_counter)}", template=template)
 
 
 @pytest.fixture(params=BACKENDS)

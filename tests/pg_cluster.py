@@ -90,6 +90,19 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
 
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database (a copy of ``template`` when given); returns its URL."""
+        from sqlalchemy import create_engine, text
+
+        copy = f' TEMPLATE "{template}"' if template else ""
+        admin = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        finally:
+            admin.dispose()
+        return self.url(name)
+
     def stop(self) -> None:
         try:
             self._run(_find("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")

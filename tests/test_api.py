@@ -15,6 +15,7 @@ from sqlalchemy import update
 from annexa.api.deps import PERMISSION_ATTRIBUTE
 from annexa.store.models import ApiToken
 from tests.api_support import ORG_A, Api, make_api
+from tests.test_risk_matrix import THREE_BY_THREE
 
 A = f"/api/v1/orgs/{ORG_A}"
 
@@ -272,16 +273,6 @@ def test_numbers_beyond_the_database_are_bad_input_not_server_errors(api: Api) -
 
 CUSTOM_FRAMEWORK = Path(__file__).parent / "data" / "catalog_custom.yaml"
 CISO_LIBRARY = Path(__file__).parent / "data" / "catalog_ciso_library.yaml"
-THREE_BY_THREE = {
-    "likelihood": ["Low", "Medium", "High"],
-    "impact": ["Minor", "Moderate", "Major"],
-    "levels": [
-        {"name": "Low", "min": 1, "max": 2},
-        {"name": "Medium", "min": 3, "max": 4},
-        {"name": "High", "min": 6, "max": 9},
-    ],
-    "acceptance_threshold": 3,
-}
 
 
 def _events(api: Api, object_: str) -> list[dict]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from annexa.accounts import create_user, grant
 from annexa.accounts import service as accounts_service
@@ -80,12 +80,7 @@ def _database_url(request: pytest.FixtureRequest, folder: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{folder / 'annexa.db'}"
     cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-    name = f"e2e_{folder.name.replace('-', '_')}"
-    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return cluster.url(name)
+    return cluster.create_database(f"e2e_{folder.name.replace('-', '_')}")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
