@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from annexa.store.alongside import fetched_alongside
 from annexa.store.db import fetch_tuples
 from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
 from annexa.validation import choice, require_text
@@ -60,10 +61,6 @@ def date_as_text(column: Any, dialect: str) -> Any:
     return cast(column, String)  # SQLite already stores ISO text
 
 
-def iso_date(day: dt.date | None) -> str | None:
-    return day.isoformat() if day is not None else None
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     # Building hundreds of thousands of small containers triggers the cyclic collector
@@ -102,9 +99,6 @@ def _collect_rows(
         date_as_text(Risk.due_date, dialect),
         date_as_text(Risk.review_date, dialect),
     )
-    rows = fetch_tuples(connection, select(*columns).where(*where).order_by(Risk.id))
-    if not rows:
-        return []
     narrowed = bool(conditions)
     chosen_ids = select(Risk.id).where(*where)
 
@@ -119,38 +113,48 @@ def _collect_rows(
     acceptance_query = select(
         RiskAcceptance.risk_id,
         RiskAcceptance.approver,
-        RiskAcceptance.accepted_on,
-        RiskAcceptance.expires_on,
+        date_as_text(RiskAcceptance.accepted_on, dialect),
+        date_as_text(RiskAcceptance.expires_on, dialect),
         RiskAcceptance.rationale,
     ).where(RiskAcceptance.org_id == org_id)
     if narrowed:
         control_query = control_query.where(RiskControl.risk_id.in_(chosen_ids))
         asset_query = asset_query.where(RiskAsset.risk_id.in_(chosen_ids))
         acceptance_query = acceptance_query.where(RiskAcceptance.risk_id.in_(chosen_ids))
+    link_queries = (
+        control_query.order_by(RiskControl.id),
+        asset_query,
+        acceptance_query.order_by(RiskAcceptance.id),
+    )
+    # On PostgreSQL the links come over a second connection with the same snapshot while
+    # this one fetches the risks: the server's time and the conversion of rows overlap.
+    with fetched_alongside(session, link_queries) as fetch_links:
+        rows = fetch_tuples(connection, select(*columns).where(*where).order_by(Risk.id))
+        if not rows:
+            return []
+        control_rows, asset_rows, acceptance_rows = fetch_links()
 
     controls: dict[int, list[str]] = {}
-    for risk_id, key in fetch_tuples(connection, control_query.order_by(RiskControl.id)):
+    for risk_id, key in control_rows:
         controls.setdefault(risk_id, []).append(key)
     assets: dict[int, list[str]] = {}
-    for risk_id, name in fetch_tuples(connection, asset_query):
+    for risk_id, name in asset_rows:
         assets.setdefault(risk_id, []).append(name)
     for names in assets.values():
         if len(names) > 1:
             names.sort()
+    today_text = today.isoformat()
     acceptances: dict[int, dict[str, Any]] = {}
-    for risk_id, approver, accepted_on, expires_on, rationale in connection.execute(
-        acceptance_query.order_by(RiskAcceptance.id)
-    ).all():
+    for risk_id, approver, accepted_on, expires_on, rationale in acceptance_rows:
         acceptances[risk_id] = {  # ordered by id: the latest wins
             "approver": approver,
-            "accepted_on": iso_date(accepted_on),
-            "expires_on": iso_date(expires_on),
-            "expired": expires_on < today,
+            "accepted_on": accepted_on,
+            "expires_on": expires_on,
+            "expired": expires_on < today_text,  # ISO dates compare as text
             "rationale": rationale,
         }
 
     result = []
-    today_text = today.isoformat()
     for row in rows:
         (
             risk_id,
