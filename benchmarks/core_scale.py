@@ -163,13 +163,14 @@ def build(url: str, assets: int, risks: int, seed: int = 7) -> None:
     db.dispose()
 
 
-# Runs in a fresh interpreter that imports nothing but Annexa, the way `annexa` starts;
-# it times the import (start-up) and the command separately.
+# Runs in a fresh interpreter that imports nothing but Annexa, the way the `annexa` console
+# script starts (annexa.cli.entry); it times the import (start-up) and the command separately.
 CHILD = """
 import io, json, resource, sys, time
 from contextlib import redirect_stdout
 started = time.perf_counter()
-from annexa.cli.main import run
+from annexa.cli.entry import load_cli
+run = load_cli()
 imported = time.perf_counter()
 sink = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # like a pipe: text over bytes
 with redirect_stdout(sink):

@@ -112,7 +112,7 @@ def start_server(url: str, port: int, folder: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-c",
-        "from annexa.cli.main import run; run()",
+        "from annexa.cli.entry import main; main()",
         "--db",
         url,
         "serve",
