@@ -471,11 +471,15 @@ def test_located_detectors_are_bounded_and_their_locators_are_prefixes() -> None
     compiled = GUARD._compiled
     hs = compiled.hs
     assert hs is not None
-    located = {det.name for i, det in enumerate(GUARD.detectors) if i in hs.located}
+    # the gate also reports every end of the features of gated runs (phone)
+    gated = {i for i, flag in enumerate(compiled.gated_runs) if flag}
+    assert {GUARD.detectors[i].name for i in gated} == {"phone"}
+    located = {det.name for i, det in enumerate(GUARD.detectors) if i in hs.located - gated}
     assert located == {det.name for det in GUARD.detectors if det.located}
+    assert gated <= hs.located
     samples = [s.text for s in generate(600, seed=13)] + [sparse_text(4096, 3)[0]]
     samples += ["paſſword=Xy7!abcd", "secret_access_\u212aey = " + "Ab1/" * 10]
-    for i in hs.located:
+    for i in hs.located - gated:
         det = GUARD.detectors[i]
         regex = re2.compile(det.pattern.encode())
         locator = re2.compile((det.locator or det.pattern).encode())
@@ -545,3 +549,45 @@ def test_fast_findings_equal_dataclass_findings() -> None:
     fast, slow = make_finding(*args), Finding(*args)
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
     assert fast.to_dict() == slow.to_dict()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_gated_runs_candidates_end_at_a_feature_end(text: str) -> None:
+    _assert_kept_matches_end_at_a_feature(text)
+
+
+def test_gated_runs_on_the_corpus() -> None:
+    for sample in generate(600, seed=29):
+        _assert_kept_matches_end_at_a_feature(sample.text)
+    # the late pass with the kept spans: the findings of a scan are the reference's
+    for seed in range(4):
+        assert_same_as_reference("\n".join(s.text for s in generate(60, seed=100 + seed)))
+
+
+def _assert_kept_matches_end_at_a_feature(text: str) -> None:
+    """What the engine's gated runs rely on (see detectors.Runs.gated): every match the
+    keep test accepts has a match of the feature ending where it ends, and consists of
+    run bytes only; the candidates equal the kept matches of a whole-text scan."""
+    import re
+
+    compiled = GUARD._compiled
+    data = text.encode("utf-8", "surrogatepass")
+    for i, flag in enumerate(compiled.gated_runs):
+        if not flag:
+            continue
+        det = compiled.detectors[i]
+        tail = re.compile(b"(?:" + det.runs.feature.removesuffix(rb"\b") + rb")\Z")
+        kept = []
+        for m in compiled.regexes[i].finditer(data):
+            value = m.group()
+            if len(value) < det.keep_bytes or not det.keep(value):
+                continue
+            kept.append((m.start(), m.end()))
+            assert tail.search(value), (det.name, value)
+            assert all(compiled.runs[i].table[b] for b in value), (det.name, value)
+            assert compiled.runs[i].table[value[0]] == 2, (det.name, value)
+        data_ascii = text.isascii()
+        found = [(s, e) for j, s, e, _ in GUARD._candidates(text) if j == i]
+        if data_ascii:
+            assert found == kept, text

@@ -25,11 +25,23 @@ class Runs:
 
     A match of the pattern never crosses a byte outside ``chars``, so inside a run it is
     found exactly as by a scan of the whole text (see ``engine._candidates``).
+
+    With ``gated``, every acceptable candidate contains a match of ``feature`` that ends
+    where the candidate ends, and ``feature`` is also a Hyperscan pattern: the gate then
+    reports every end of a feature match (instead of matching the detector's pattern),
+    the runs are those holding a reported end, and RE2 stops in a run once no reported
+    end is left after its scan position (see ``engine.Guard._gated_runs``); the Python
+    search is only the fallback without Hyperscan.
     """
 
     chars: bytes
     feature: bytes
     non_ascii: bool = False
+    gated: bool = False
+    # The bytes a match can start with (2 in ``table``; those of ``chars`` left are 1):
+    # where every one of them before the last reported end lies in a span that drops the
+    # candidates starting there, the engine stops (see ``engine.Guard._gated_runs``).
+    first: bytes = b""
     table: bytes = field(init=False, repr=False, compare=False)
     search: Callable = field(init=False, repr=False, compare=False)
 
@@ -39,6 +51,10 @@ class Runs:
             table[byte] = 1
         if self.non_ascii:
             table[0x80:] = b"\1" * 128
+        if self.gated and (self.non_ascii or not set(self.first) <= set(self.chars)):
+            raise ValueError("gated runs are ASCII, and start with some of their bytes")
+        for byte in self.first:
+            table[byte] = 2
         object.__setattr__(self, "table", bytes(table))
         object.__setattr__(self, "search", re.compile(self.feature).search)
 
@@ -65,6 +81,7 @@ class Runs:
 
 
 _ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_PHONE_CHARS = b"0123456789 .-()+"  # every byte the phone pattern consumes
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,18 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
             keep=v.phone_keep,
             keep_bytes=7,  # 7 digits
             ceiling=v.phone_ceiling,
+            # Any 3 digits match the pattern: on dense text most of its RE2 calls found
+            # runs of under 7 digits, which keep rejects. Between two digits of a match
+            # there are at most two of " .-()" ("1 (2", "1) 2"), and a match ends on a
+            # digit before a boundary: so a kept candidate ends where its last 7 digits
+            # match the feature, whose ends the gate reports; runs of the characters a
+            # match is made of without such an end are not scanned.
+            runs=Runs(
+                _PHONE_CHARS,
+                rb"\d(?:[ .\-()]{0,2}\d){6}\b",
+                gated=True,
+                first=b"0123456789+(",  # (?:\+|\b00)?(?:\d..)?(?:\(..)?\d..
+            ),
         ),
         d(
             "url",

@@ -324,13 +324,31 @@ class _Compiled:
                 ):
                     self.lengths[i] = lengths
             gate_patterns.append(reported if self.reach[i] is not None else det.pattern)
+        # Detectors whose runs the gate finds (see detectors.Runs.gated): it reports every
+        # end of a match of the feature, not of the pattern.
+        self.gated_runs = [
+            det.runs is not None and det.runs.gated and self.value_group[i] is None
+            for i, det in enumerate(detectors)
+        ]
+        for i, det in enumerate(detectors):
+            if self.gated_runs[i]:
+                gate_patterns[i] = det.runs.feature.decode()  # type: ignore[union-attr]
+        # and, of those, the generic ones: _scan runs them after the specific detectors,
+        # only where a candidate could outlive the generic-overlap filter
+        self.late = frozenset(
+            i for i in range(len(detectors)) if self.gated_runs[i] and self.generic[i]
+        )
         self.hs: _HyperscanGate | None = None
         if use_hyperscan and hyperscan is not None:
             try:
                 self.hs = _hyperscan_gate(
                     tuple(gate_patterns),
                     tuple(i for i, det in enumerate(detectors) if not det.gated),
-                    tuple(i for i, reach in enumerate(self.reach) if reach is not None),
+                    tuple(
+                        i
+                        for i, reach in enumerate(self.reach)
+                        if reach is not None or self.gated_runs[i]
+                    ),
                 )
             except Exception:  # pragma: no cover - a broken install: keep the re2.Set gate
                 self.hs = None
@@ -595,6 +613,66 @@ def _char_shifts(data: bytes) -> tuple[list[int], list[int]]:
     return positions, shifts
 
 
+class _CharMap:
+    """Maps a text's UTF-8 offsets to str offsets (see :func:`_char_shifts`), computed on
+    first use; nothing to map for ASCII text."""
+
+    __slots__ = ("_maps", "ascii", "data")
+
+    def __init__(self, data: bytes, text: str):
+        self.data = data
+        self.ascii = text.isascii()
+        self._maps: tuple[list[int], list[int]] | None = None
+
+    def maps(self) -> tuple[list[int], list[int]]:
+        if self._maps is None:
+            self._maps = _char_shifts(self.data)
+        return self._maps
+
+
+def _str_offsets(
+    data: bytes, raw: list[tuple[int, int, int, int]], charmap: _CharMap
+) -> list[tuple[int, int, int, int]]:
+    """``raw`` candidates with their UTF-8 offsets as str offsets."""
+    if not raw or charmap.ascii:
+        return raw
+    positions, shifts = charmap.maps()
+    at = bisect.bisect_left
+    converted = []
+    add = converted.append
+    first = positions[0] if positions else len(data)
+    for cand in raw:
+        i, s, e, r = cand
+        if r <= first:  # before the first multi-byte character: the same offsets
+            add(cand)
+            continue
+        e_str = e - shifts[at(positions, e)]
+        add(
+            (
+                i,
+                s - shifts[at(positions, s)],
+                e_str,
+                e_str if r == e else r - shifts[at(positions, r)],
+            )
+        )
+    return converted
+
+
+class _Covered:
+    """The kept specific spans of a text (str offsets, sorted, disjoint), for
+    :meth:`Guard._gated_runs`."""
+
+    __slots__ = ("charmap", "ends", "starts")
+
+    def __init__(self, spans: list[tuple[int, int]], charmap: _CharMap):
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+        self.charmap = charmap
+
+
+_detector_index = operator.itemgetter(0)
+
+
 _WARM_TEXT = (
     "Hi, jane.doe@example.com, call +44 20 7946 0958 or (415) 555-2671 at 2024-03-15 "
     "10:22:31. Card 4539 1488 0343 6467, IBAN GB82 WEST 1234 5698 7654 32, SWIFT DEUTDEFF500, "
@@ -708,6 +786,14 @@ class Guard:
         ``runs=False`` scans the whole text with RE2 for every detector and keeps every
         candidate (the reference).
         """
+        data, hits, located = self._gate(text, runs)
+        raw = self._raw(data, hits, located, runs)
+        return _str_offsets(data, raw, _CharMap(data, text))
+
+    def _gate(self, text: str, runs: bool = True) -> tuple[bytes, list[int], dict[int, list[int]]]:
+        """The UTF-8 of ``text``, the detectors the gate reports (in index order) and, for
+        those reported at every end, the ends. ``runs=False`` (the reference) asks the
+        ``re2.Set``: every detector whose pattern matches, whatever its gate pattern."""
         if not isinstance(text, str):
             raise TypeError(f"Guard.scan expects str, got {type(text).__name__}")
         compiled = self._compiled
@@ -718,20 +804,34 @@ class Guard:
             data = text.encode("utf-8", "surrogatepass")
             hits = self._set_match(data)
         else:
-            if compiled.hs is not None:
+            if compiled.hs is not None and runs:
                 hits, located = compiled.hs.scan(data)
             else:
                 hits = self._set_match(data)
-        if not runs:
-            located = {}
+        return data, sorted(hits), located
+
+    def _raw(
+        self,
+        data: bytes,
+        hits: Iterable[int],
+        located: dict[int, list[int]],
+        runs: bool = True,
+        covered: _Covered | None = None,
+    ) -> list[tuple[int, int, int, int]]:
+        """(detector index, start, end, raw end) in UTF-8 offsets, detector by detector
+        (see :meth:`_candidates`); ``covered`` for :meth:`_gated_runs`."""
+        compiled = self._compiled
         raw: list[tuple[int, int, int, int]] = []
         append = raw.append
         size = len(data)
-        for index in sorted(hits):
+        for index in hits:
             keep = compiled.keep[index] if runs else None
             ends = located.get(index)
             if ends is not None:
-                self._located(raw, data, index, ends, keep)
+                if compiled.gated_runs[index]:
+                    self._gated_runs(raw, data, index, ends, keep, covered)
+                else:
+                    self._located(raw, data, index, ends, keep)
                 continue
             finder = compiled.spans[index] if runs else None
             if finder is not None:  # it leaves out what keep rejects
@@ -773,28 +873,70 @@ class Guard:
                         pos = whole_end
                     if feature is not None and not feature(data, pos, stop):
                         break  # no candidate it can accept left in this run
-        if raw and not text.isascii():
-            positions, shifts = _char_shifts(data)
-            at = bisect.bisect_left
-            converted = []
-            add = converted.append
-            first = positions[0] if positions else size
-            for cand in raw:
-                i, s, e, r = cand
-                if r <= first:  # before the first multi-byte character: the same offsets
-                    add(cand)
-                    continue
-                e_str = e - shifts[at(positions, e)]
-                add(
-                    (
-                        i,
-                        s - shifts[at(positions, s)],
-                        e_str,
-                        e_str if r == e else r - shifts[at(positions, r)],
-                    )
-                )
-            raw = converted
         return raw
+
+    def _gated_runs(
+        self,
+        raw: list[tuple[int, int, int, int]],
+        data: bytes,
+        index: int,
+        ends: list[int],
+        keep: Callable[[bytes], bool] | None,
+        covered: _Covered | None = None,
+    ) -> None:
+        """The candidates of a detector whose runs the gate found (see detectors.Runs.gated),
+        from the ends of the feature matches it reported.
+
+        Every candidate the validator can accept ends at a reported end, inside the run
+        of ``chars`` holding it: RE2 scans those runs only, each from its start (a match
+        never crosses a byte outside the run, so it finds what a scan of the whole text
+        finds there), and stops once the last reported end of the run is behind it.
+
+        With ``covered`` (the kept specific spans, for a generic detector) it also stops
+        once every byte a match can start with, from its position to the last reported
+        end, lies inside one of them: the candidates it would still find there are the
+        ones the generic-overlap filter drops (see :meth:`_scan`).
+        """
+        compiled = self._compiled
+        match = compiled.matchers[index].Match
+        least = compiled.keep_bytes[index]
+        mask = data.translate(compiled.runs[index].table)  # type: ignore[union-attr]
+        size = len(data)
+        append = raw.append
+        bisect_right = bisect.bisect_right
+        if covered is not None:  # inlined: dense text has some 30 runs, most covered
+            starts, stops = covered.starts, covered.ends
+            positions, shifts = ([], [0]) if covered.charmap.ascii else covered.charmap.maps()
+        k, count = 0, len(ends)
+        while k < count:
+            end_at = ends[k]
+            pos = mask.rfind(b"\0", 0, end_at) + 1  # the run holding the reported end
+            stop = mask.find(b"\0", end_at)
+            if stop < 0:
+                stop = size
+            k = bisect_right(ends, stop, k)
+            last = ends[k - 1]  # the run's acceptable candidates end by here
+            # a byte offset in the (ASCII) run is its str offset plus the continuation
+            # bytes before the run
+            shift = shifts[bisect.bisect_left(positions, pos)] if covered is not None else 0
+            while pos < last:
+                if covered is not None:
+                    # a byte a match can start with (2 in the mask) outside every kept span?
+                    at = mask.find(b"\2", pos, last)
+                    while at >= 0:
+                        i = bisect_right(starts, at - shift) - 1
+                        if i < 0 or stops[i] <= at - shift:
+                            break
+                        at = mask.find(b"\2", stops[i] + shift, last)
+                    if at < 0:
+                        break  # what is left would start inside a kept span
+                spans = match(_UNANCHORED, data, pos, stop)
+                start, end = spans[0]
+                if start < 0:
+                    break
+                if end - start >= least and (keep is None or keep(data[start:end])):
+                    append((index, start, end, end))
+                pos = end if end > pos else pos + 1  # (the pattern cannot match empty)
 
     def _located(
         self,
@@ -889,7 +1031,9 @@ class Guard:
     def _confirm(self, data: bytes) -> list[int]:
         return [i for i, regex in enumerate(self._compiled.regexes) if regex.search(data)]
 
-    def _scan(self, text: str) -> tuple[list[Finding], list[tuple[int, int, int, int]], list[str]]:
+    def _scan(
+        self, text: str, *, complete: bool = False
+    ) -> tuple[list[Finding], list[tuple[int, int, int, int]], list[str]]:
         """Findings, raw candidates and errors.
 
         Specific detectors are validated first and their overlaps resolved. A generic
@@ -898,15 +1042,27 @@ class Guard:
         never moves its start: so a generic candidate that starts inside a kept specific
         span (or, for high entropy, which is never trimmed, overlaps one at all) is dropped
         before its (costly) validator runs. The result is the same as validating everything.
+
+        The ``late`` detectors (phone) are matched only then, and not where every candidate
+        left would start inside a kept span (see :meth:`_gated_runs`): the candidates
+        returned lack those, unless ``complete`` (the streaming redactor holds back text
+        by them).
         """
+        compiled = self._compiled
+        late: list[int] = []
         try:
-            candidates = self._candidates(text)
+            data, hits, located = self._gate(text)
+            if compiled.late and not complete:
+                late = [i for i in hits if i in compiled.late]
+                if late:
+                    hits = [i for i in hits if i not in compiled.late]
+            charmap = _CharMap(data, text)
+            candidates = _str_offsets(data, self._raw(data, hits, located), charmap)
         except TypeError:
             raise
         except Exception as exc:  # fail closed: the caller learns the text was not scanned
             return [], [], [f"pattern matching failed: {type(exc).__name__}: {exc}"]
         errors: list[str] = []
-        compiled = self._compiled
         generic_flags = compiled.generic
         specific_cands = []
         generic_cands = []
@@ -923,9 +1079,20 @@ class Guard:
                 findings.extend(self.ner.analyze(text))  # type: ignore[attr-defined]
             except Exception as exc:
                 errors.append(f"NER tier failed: {type(exc).__name__}: {exc}")
-        if generic_cands:
+        if generic_cands or late:
             findings = resolve_overlaps(findings)
             kept = [(f.start, f.end) for f in findings if f.detector not in _GENERIC]
+            if late:
+                try:
+                    covered = _Covered(kept, charmap)
+                    raw = self._raw(data, late, located, covered=covered)
+                    more = _str_offsets(data, raw, charmap)
+                except Exception as exc:  # fail closed, as above
+                    return [], [], [f"pattern matching failed: {type(exc).__name__}: {exc}"]
+                if more:
+                    candidates = candidates + more
+                    # in detector order, as _candidates gives them (validation order)
+                    generic_cands = sorted(generic_cands + more, key=_detector_index)
             if kept:
                 starts = [s for s, _ in kept]
                 last = len(kept) - 1
@@ -1238,7 +1405,7 @@ class StreamRedactor:
     def _drain(self, *, final: bool) -> str:
         window = self._left + self._buf
         base = len(self._left)
-        findings, candidates, errors = self.guard._scan(window)
+        findings, candidates, errors = self.guard._scan(window, complete=True)
         if errors:
             raise ScanError("stream was not fully scanned: " + "; ".join(errors), errors)
         if final:
