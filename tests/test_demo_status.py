@@ -152,3 +152,46 @@ def test_status_is_per_organisation(db_url: str) -> None:
     assert mine["counts"]["risks"] == 0 and mine["counts"]["assets"] == 0
     demo = _json(cli("--org", "harbour-vale", "status", "--json"))
     assert demo["counts"]["risks"] == 25
+
+
+def test_status_reports_treatments_whose_controls_are_not_implemented(db: Database) -> None:
+    """A treatment past its due date counts while one of its controls is not implemented
+    (planned in the SoA, or never recorded there); linked controls of both Annex As are
+    reported until implemented."""
+    from annexa.risk import add_risk, treat
+    from annexa.store.models import RiskControl
+
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    with db.transaction() as session:
+        org = session.scalars(select(Organisation)).one()
+        plans = [
+            ("R-0001", ["A.5.15", "A.8.12"], yesterday),  # A.8.12 stays planned: overdue
+            ("R-0002", ["A.5.15"], yesterday),  # all implemented: on schedule
+            ("R-0003", ["A.8.12"], tomorrow),  # not due yet
+            ("R-0004", ["A.5.15", "iso42001-2023:A.6.2.6"], yesterday),  # 42001 one planned
+            ("R-0005", ["A.5.15"], yesterday),  # plus a link the SoA never recorded
+        ]
+        for ref, controls, due in plans:
+            add_risk(session, org, title=f"Risk {ref}", likelihood=3, impact=3)
+            treat(session, org, ref, "modify", controls=controls, due_date=due)
+        implemented = session.scalars(
+            select(SoaEntry).where(SoaEntry.org_id == org.id, SoaEntry.ref == "A.5.15")
+        ).one()
+        implemented.status = "implemented"
+        r5 = session.scalars(
+            select(RiskControl.risk_id).where(RiskControl.ref == "A.5.15").order_by(RiskControl.id)
+        ).all()[-1]
+        session.add(RiskControl(org_id=org.id, risk_id=r5, framework="iso27001-2022", ref="A.7.3"))
+    with db.reading() as session:
+        org = session.scalars(select(Organisation)).one()
+        report = readiness(session, org)
+    overdue = _findings(report)[("RISK_TREATMENT_OVERDUE", "8.3")]
+    assert (overdue["count"], overdue["examples"]) == (3, ["R-0001", "R-0004", "R-0005"])
+    not_implemented = [
+        f for f in report["findings"] if f["code"] == "CONTROL_IN_TREATMENT_NOT_IMPLEMENTED"
+    ]
+    assert sorted(tuple(f["examples"]) for f in not_implemented) == [
+        ("A.6.2.6",),
+        ("A.7.3", "A.8.12"),
+    ]

@@ -108,7 +108,13 @@ class Database:
 
             self.engine: Engine = create_engine(self.url, future=True, module=sqlean)
         else:
-            self.engine = create_engine(self.url, future=True)
+            # No JIT compilation: Annexa's queries are interactive reports over at most a
+            # few hundred thousand rows, where compiling (30-40 ms a query here) costs
+            # more than it saves; the planner's cost estimates for per-row subqueries
+            # (the readiness tallies) crossed its threshold and made `status` slower.
+            self.engine = create_engine(
+                self.url, future=True, connect_args={"options": "-c jit=off"}
+            )
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
         event.listen(self.engine, "before_cursor_execute", _refuse_nul_characters)
