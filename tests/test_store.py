@@ -13,7 +13,7 @@ from annexa.errors import Conflict
 from annexa.orgs import create_organisation
 from annexa.store.db import Database
 from annexa.store.models import Base, Organisation
-from tests.conftest import make_cli
+from tests.conftest import BACKENDS, make_cli
 
 
 def test_migrations_match_models(db: Database) -> None:
@@ -42,10 +42,18 @@ def test_init_creates_fresh_sqlite_file(tmp_path) -> None:
     assert [o["slug"] for o in json.loads(orgs.stdout)["organisations"]] == ["acme-legal"]
 
 
-def test_uninitialised_database_is_refused(tmp_path) -> None:
-    result = make_cli(f"sqlite:///{tmp_path}/none.db")("org", "list")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uninitialised_database_is_refused(backend: str, request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    if backend == "postgresql":
+        url = request.getfixturevalue("pg_cluster").create_database(f"bare_{tmp_path.name}")
+    else:
+        url = f"sqlite:///{tmp_path}/none.db"
+    assert Database(url).current_revision() is None
+    result = make_cli(url)("org", "list")
     assert result.exit_code == 2
     assert "annexa init" in result.stderr
+    assert make_cli(url)("init", "--json").exit_code == 0
+    assert Database(url).current_revision() == Database(url).head_revision()
 
 
 def test_unopenable_database_names_the_option(tmp_path) -> None:
