@@ -380,6 +380,40 @@ def test_parse_international_agrees_with_phonenumbers() -> None:
     assert parsed > 10000
 
 
+def test_parse_national_agrees_with_phonenumbers() -> None:
+    # what the phone pattern gives without "+", with national and international prefixes
+    # and country codes in front, for the default regions and ones with Italian leading
+    # zeros, national prefix rules or several regions per code, and odd input and regions
+    # that take phonenumbers' own parse
+    rng = random.Random(12)
+    regions = ["US", "GB", "US", "GB", "DE", "IT", "CA", "AR", "MX", "BR", "IN", "JP"]
+    regions += ["us", "XX", "001"]
+    parsed = 0
+    for _ in range(20000):
+        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 17)))
+        if rng.random() < 0.2:
+            digits = rng.choice(["0", "1", "44", "011", "00", "01", "440", "0044"]) + digits
+        number = "".join(
+            ch + (rng.choice([" ", ".", "-", "(", ")", "  ", ") "]) if rng.random() < 0.25 else "")
+            for ch in digits
+        )
+        if rng.random() < 0.15:
+            number = "(" + number
+        if rng.random() < 0.05:
+            number += rng.choice([")", " ", "-", "x12", "é", "+1"])
+        region = rng.choice(regions)
+        try:
+            expected = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            expected = None
+        got = v.parse_national(number, region)
+        assert got == expected, (number, region)
+        if expected is not None:
+            assert v._is_valid_number(got) == phonenumbers.is_valid_number(expected)
+        parsed += expected is not None
+    assert parsed > 12000
+
+
 def test_ascii_digits() -> None:
     assert v.ascii_digits("+44 (20) 7946-0958") == 12
     assert v.ascii_digits("٣٤٥ 12é") == 2  # Arabic-Indic digits are not ASCII digits

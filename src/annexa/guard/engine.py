@@ -641,10 +641,17 @@ def _str_offsets(
     converted = []
     add = converted.append
     first = positions[0] if positions else len(data)
+    # after the last multi-byte character every offset shifts by the same total: most
+    # candidates of a text with a few such characters need no search
+    last = positions[-1] if positions else len(data)
+    total = shifts[-1]
     for cand in raw:
         i, s, e, r = cand
         if r <= first:  # before the first multi-byte character: the same offsets
             add(cand)
+            continue
+        if s > last:
+            add((i, s - total, e - total, r - total))
             continue
         e_str = e - shifts[at(positions, e)]
         add(

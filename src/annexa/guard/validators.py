@@ -804,7 +804,7 @@ def _known_type_test(metadata: phonenumbers.PhoneMetadata) -> Callable[[str], bo
     ]
     if not metadata.same_mobile_and_fixed_line_pattern:
         types.append(metadata.mobile)
-    by_length: dict[int, tuple[Callable, list[Callable]] | None] = {}
+    by_length: dict[int, tuple[Callable, Callable] | None] = {}
 
     def applies(desc: phonenumbers.PhoneNumberDesc | None, length: int) -> bool:
         # phonenumbers' _is_number_matching_desc before its pattern match
@@ -812,12 +812,15 @@ def _known_type_test(metadata: phonenumbers.PhoneMetadata) -> Callable[[str], bo
             return False
         return not desc.possible_length or length in desc.possible_length
 
-    def tests(length: int) -> tuple[Callable, list[Callable]] | None:
+    def tests(length: int) -> tuple[Callable, Callable] | None:
         general = metadata.general_desc
-        kinds = [_fullmatch(d.national_number_pattern) for d in types if applies(d, length)]
+        kinds = [d.national_number_pattern for d in types if applies(d, length)]
         if not applies(general, length) or not kinds:
             return None
-        return _fullmatch(general.national_number_pattern), kinds
+        # one alternation: it fullmatches where one of the descriptions does, in one call
+        # (the metadata patterns have no groups to refer to or flags to leak)
+        either = "|".join(f"(?:{kind})" for kind in kinds)
+        return _fullmatch(general.national_number_pattern), _fullmatch(either)
 
     def known(number: str) -> bool:
         length = len(number)
@@ -825,9 +828,7 @@ def _known_type_test(metadata: phonenumbers.PhoneMetadata) -> Callable[[str], bo
             entry = by_length[length]
         else:
             entry = by_length[length] = tests(length)
-        if entry is None or entry[0](number) is None:
-            return False
-        return any(fullmatch(number) is not None for fullmatch in entry[1])
+        return entry is not None and entry[0](number) is not None and entry[1](number) is not None
 
     return known
 
@@ -878,7 +879,7 @@ def _validity_test(country_code: int) -> Callable[[str], bool]:
                 if leading(number):
                     return final(number)
             elif known(number):
-                return final(number)
+                return final is known or final(number)  # (known twice: the same answer)
         return False  # no region: is_valid_number_for_region(number, None)
 
     return valid
@@ -959,11 +960,70 @@ def parse_international(number: str) -> phonenumbers.PhoneNumber | None:
     return parsed
 
 
-def _parse_or_none(number: str) -> phonenumbers.PhoneNumber | None:
+def _parse_or_none(number: str, region: str | None = None) -> phonenumbers.PhoneNumber | None:
     try:
-        return phonenumbers.parse(number, None)
+        return phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return None
+
+
+def _national_front_end() -> tuple | None:  # type: ignore[type-arg]
+    """What :func:`parse_national` needs of phonenumbers beyond ``_PARSE_BACK_END``."""
+    try:
+        util = phonenumbers.phonenumberutil
+        return (util.SUPPORTED_REGIONS, util.re_compile, util.PhoneMetadata.metadata_for_region)
+    except AttributeError:  # pragma: no cover - depends on the phonenumbers release
+        return None
+
+
+_NATIONAL_FRONT_END = _national_front_end()
+
+
+def parse_national(number: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """``phonenumbers.parse(number, region)``, ``None`` where it raises.
+
+    For what the phone pattern gives without "+" (ASCII digits, spaces, dots, dashes and
+    parentheses, ending on a digit, at least 3 digits) ``parse`` drops what comes before
+    the first digit, finds the number viable and without an extension, and normalises it
+    to its digits (its ``normalize_digits_only`` loop was a third of its cost). Where the
+    digits start with neither the region's international prefix nor its country code,
+    nothing more is extracted from them: this starts from the digits and runs the rest
+    of ``parse`` (national prefix, length checks, Italian leading zeros) through
+    phonenumbers' own functions. Other input goes to ``parse`` (``tests/test_guard_fast.py``
+    checks the two agree)."""
+    back_end, front_end = _PARSE_BACK_END, _NATIONAL_FRONT_END
+    if (
+        back_end is None
+        or front_end is None
+        or not number.isascii()
+        or not number[-1:].isdigit()
+        or number.encode().translate(None, _PHONE_CHARS)
+    ):
+        return _parse_or_none(number, region)
+    supported, re_compile, metadata_for_region = front_end
+    digits = digits_of(number)
+    # parse raises for a region it does not support (it takes the code as given)
+    metadata = metadata_for_region(region, None) if region in supported else None
+    if (
+        len(digits) < 3
+        or metadata is None
+        or digits.startswith(str(metadata.country_code))
+        or re_compile(metadata.international_prefix or "NonMatch").match(digits)
+    ):
+        return _parse_or_none(number, region)
+    min_nsn, max_nsn, _, strip_national_prefix, test_length, not_possible, set_leading_zeros = (
+        back_end[:7]
+    )
+    national = digits
+    _, stripped, _ = strip_national_prefix(national, metadata)
+    if test_length(stripped, metadata) not in not_possible:
+        national = stripped
+    if not min_nsn <= len(national) <= max_nsn:
+        return None
+    parsed = phonenumbers.PhoneNumber(country_code=metadata.country_code)
+    set_leading_zeros(national, parsed)
+    parsed.national_number = int(national)
+    return parsed
 
 
 def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
@@ -981,9 +1041,8 @@ def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
         return None  # 4-4-2 references and the like are not national phone formats
     seps = _separators(value) - {"+", "(", ")"}
     for region in regions:
-        try:
-            parsed = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
+        parsed = parse_national(value, region)
+        if parsed is None:
             continue
         if _is_valid_number(parsed):
             if "(" in value or len(seps - {"("}) >= 1:
