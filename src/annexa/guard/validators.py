@@ -17,6 +17,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable
+from typing import NamedTuple
 
 import orjson
 import phonenumbers
@@ -885,13 +886,27 @@ def _validity_test(country_code: int) -> Callable[[str], bool]:
     return valid
 
 
-def _parse_back_end() -> tuple | None:  # type: ignore[type-arg]
-    """The phonenumbers internals that ``parse`` runs once it has the digits of a number
-    written with "+", or ``None`` (another phonenumbers: then ``parse`` itself runs)."""
+class _ParseBackEnd(NamedTuple):
+    """The phonenumbers internals that ``parse`` runs once it has a number's digits."""
+
+    min_nsn: int
+    max_nsn: int
+    extract_country_code: Callable
+    strip_national_prefix: Callable
+    test_length: Callable
+    not_possible: tuple
+    set_leading_zeros: Callable
+    region_for_code: Callable
+    metadata_for: Callable
+
+
+def _parse_back_end() -> _ParseBackEnd | None:
+    """phonenumbers' internals for the fast parsers, or ``None`` (another phonenumbers:
+    then ``parse`` itself runs)."""
     try:
         util = phonenumbers.phonenumberutil
         result = util.ValidationResult
-        return (
+        return _ParseBackEnd(
             util._MIN_LENGTH_FOR_NSN,
             util._MAX_LENGTH_FOR_NSN,
             util._extract_country_code,
@@ -920,44 +935,47 @@ def parse_international(number: str) -> phonenumbers.PhoneNumber | None:
     leading zeros) through phonenumbers' own functions. Other input goes to ``parse``
     (``tests/test_guard_fast.py`` checks the two agree)."""
     back_end = _PARSE_BACK_END
-    if (
-        back_end is None
-        or not number.isascii()
-        or not number[-1:].isdigit()
-        or number.encode().translate(None, _PHONE_CHARS)
-    ):
+    if back_end is None or not _plain_phone_input(number):
         return _parse_or_none("+" + number)
     digits = digits_of(number)
     if len(digits) < 3:
         return _parse_or_none("+" + number)
-    (
-        min_nsn,
-        max_nsn,
-        extract_country_code,
-        strip_national_prefix,
-        test_length,
-        not_possible,
-        set_leading_zeros,
-        region_for_code,
-        metadata_for,
-    ) = back_end
+    min_nsn = back_end.min_nsn
     if len(digits) <= min_nsn:
         return None  # too short after the "+"
-    country_code, national = extract_country_code(digits)
+    country_code, national = back_end.extract_country_code(digits)
     if country_code == 0:
         return None  # no country code
-    metadata = metadata_for(country_code, region_for_code(country_code))
+    metadata = back_end.metadata_for(country_code, back_end.region_for_code(country_code))
     if metadata is None or len(national) < min_nsn:
         return _parse_or_none("+" + number)  # let phonenumbers decide (or raise)
-    _, stripped, _ = strip_national_prefix(national, metadata)
-    if test_length(stripped, metadata) not in not_possible:
+    return _national_number(back_end, country_code, national, metadata)
+
+
+def _national_number(
+    back_end: _ParseBackEnd, country_code: int, national: str, metadata: phonenumbers.PhoneMetadata
+) -> phonenumbers.PhoneNumber | None:
+    """The end of ``parse`` once the country is known: the national prefix stripped where
+    the rest stays a possible length, the length checked, Italian leading zeros kept."""
+    _, stripped, _ = back_end.strip_national_prefix(national, metadata)
+    if back_end.test_length(stripped, metadata) not in back_end.not_possible:
         national = stripped
-    if not min_nsn <= len(national) <= max_nsn:
+    if not back_end.min_nsn <= len(national) <= back_end.max_nsn:
         return None
     parsed = phonenumbers.PhoneNumber(country_code=country_code)
-    set_leading_zeros(national, parsed)
+    back_end.set_leading_zeros(national, parsed)
     parsed.national_number = int(national)
     return parsed
+
+
+def _plain_phone_input(number: str) -> bool:
+    """What the phone pattern gives (after any "+"): ASCII digits, spaces, dots, dashes
+    and parentheses, ending on a digit; the input the fast parsers handle themselves."""
+    return (
+        number.isascii()
+        and number[-1:].isdigit()
+        and not number.encode().translate(None, _PHONE_CHARS)
+    )
 
 
 def _parse_or_none(number: str, region: str | None = None) -> phonenumbers.PhoneNumber | None:
@@ -992,13 +1010,7 @@ def parse_national(number: str, region: str) -> phonenumbers.PhoneNumber | None:
     phonenumbers' own functions. Other input goes to ``parse`` (``tests/test_guard_fast.py``
     checks the two agree)."""
     back_end, front_end = _PARSE_BACK_END, _NATIONAL_FRONT_END
-    if (
-        back_end is None
-        or front_end is None
-        or not number.isascii()
-        or not number[-1:].isdigit()
-        or number.encode().translate(None, _PHONE_CHARS)
-    ):
+    if back_end is None or front_end is None or not _plain_phone_input(number):
         return _parse_or_none(number, region)
     supported, re_compile, metadata_for_region = front_end
     digits = digits_of(number)
@@ -1011,19 +1023,7 @@ def parse_national(number: str, region: str) -> phonenumbers.PhoneNumber | None:
         or re_compile(metadata.international_prefix or "NonMatch").match(digits)
     ):
         return _parse_or_none(number, region)
-    min_nsn, max_nsn, _, strip_national_prefix, test_length, not_possible, set_leading_zeros = (
-        back_end[:7]
-    )
-    national = digits
-    _, stripped, _ = strip_national_prefix(national, metadata)
-    if test_length(stripped, metadata) not in not_possible:
-        national = stripped
-    if not min_nsn <= len(national) <= max_nsn:
-        return None
-    parsed = phonenumbers.PhoneNumber(country_code=metadata.country_code)
-    set_leading_zeros(national, parsed)
-    parsed.national_number = int(national)
-    return parsed
+    return _national_number(back_end, metadata.country_code, digits, metadata)
 
 
 def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
