@@ -132,3 +132,13 @@ def test_a_reading_session_sees_one_snapshot(db: Database) -> None:
     with db.reading() as session:
         after = session.scalars(select(Organisation.slug).order_by(Organisation.slug)).all()
     assert after == sorted([*before, "written-meanwhile"])
+
+
+def test_postgresql_sessions_run_without_jit_and_keep_the_urls_options(request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = request.getfixturevalue("pg_cluster").create_database(f"opts_{tmp_path.name}")
+    for query, timeout in (("", "0"), ("?options=-c%20statement_timeout%3D5000", "5s")):
+        db = Database(url + query)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == timeout
+        db.dispose()

@@ -112,9 +112,10 @@ class Database:
             # few hundred thousand rows, where compiling (30-40 ms a query here) costs
             # more than it saves; the planner's cost estimates for per-row subqueries
             # (the readiness tallies) crossed its threshold and made `status` slower.
-            self.engine = create_engine(
-                self.url, future=True, connect_args={"options": "-c jit=off"}
-            )
+            # (after any options the URL gives: connect_args would replace them)
+            given = parsed.query.get("options", ())
+            options = " ".join(((given,) if isinstance(given, str) else given) + ("-c jit=off",))
+            self.engine = create_engine(self.url, future=True, connect_args={"options": options})
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
         event.listen(self.engine, "before_cursor_execute", _refuse_nul_characters)
