@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -126,6 +126,18 @@ def print_json(data: Any) -> None:
     """Indented UTF-8 JSON on stdout; dates as ISO strings, anything else via str()."""
     options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
     write_bytes(orjson.dumps(data, default=str, option=options))
+
+
+def write_pieces(pieces: Iterable[bytes]) -> None:
+    """Write encoded output piece by piece, as :func:`write_bytes` writes one."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (a test's StringIO)
+        sys.stdout.write(b"".join(pieces).decode("utf-8"))
+        return
+    sys.stdout.flush()
+    for piece in pieces:
+        buffer.write(piece)
+    buffer.flush()
 
 
 def write_bytes(data: bytes) -> None:

@@ -17,7 +17,7 @@ from annexa.cli.common import (
     emit,
     new_app,
     state,
-    write_bytes,
+    write_pieces,
 )
 from annexa.errors import InvalidInput
 from annexa.risk.register import DEFAULT_FRAMEWORK, current_level
@@ -215,10 +215,9 @@ def list_(
         org = current.organisation(session)
         if as_json:
             # Built by the database: the same document as list_risks, several times faster.
-            from annexa.risk.register_json import register_json
+            from annexa.risk.register_json import register_json_pieces
 
-            document = register_json(session, org, **filters)
-            write_bytes(document)
+            write_pieces(register_json_pieces(session, org, **filters))
             return
         matrix = risk_management.get_matrix(org)
         risks = risk_management.list_risks(session, org, **filters)

@@ -241,6 +241,9 @@ class Risk(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default="identified")
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     review_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The risk's register document without its closing brace, written by database
+    # triggers (migration 0006) and read by annexa.risk.register_json; never set here.
+    listing: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     assets: Mapped[list[Asset]] = relationship(secondary="risk_asset")
     controls: Mapped[list[RiskControl]] = relationship(
