@@ -188,3 +188,29 @@ def test_an_older_sqlite_can_still_open_and_write_the_database(
     risks = assert_listing_current(demo_db)
     assert "Renamed by an old SQLite" in risk_of(risks, ref)["assets"]
     assert "iso27001-2022:A.8.24" in risk_of(risks, ref)["controls"]
+
+
+def test_the_migration_downgrades_and_upgrades_again(demo_db: Database) -> None:
+    from alembic import command
+
+    command.downgrade(demo_db._alembic_config(), "0005")
+    with demo_db.engine.connect() as connection:
+        columns = (
+            [
+                row[0]
+                for row in connection.execute(
+                    select(text("column_name"))
+                    .select_from(text("information_schema.columns"))
+                    .where(text("table_name = 'risk'"))
+                )
+            ]
+            if demo_db.sqlite_file is None
+            else [row[1] for row in connection.execute(text("PRAGMA table_info(risk)"))]
+        )
+    assert "listing" not in columns
+    with demo_db.engine.begin() as connection:  # no trigger left behind to fail a write
+        connection.execute(text("UPDATE asset SET name = name || ' (old schema)'"))
+        connection.execute(text("DELETE FROM risk_control"))
+    demo_db.upgrade()
+    risks = assert_listing_current(demo_db)
+    assert all(risk["controls"] == [] for risk in risks)
