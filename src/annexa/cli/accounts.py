@@ -6,8 +6,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from annexa.accounts import (
     DEFAULT_TOKEN_DAYS,
@@ -27,7 +25,7 @@ from annexa.accounts import (
     user_to_dict,
 )
 from annexa.accounts.members import revoke_membership, set_active, unlock
-from annexa.cli.common import JsonFlag, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, console, emit, escape, new_app, new_table, state
 from annexa.errors import Conflict, InvalidInput
 from annexa.orgs import resolve_organisation
 
@@ -98,7 +96,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         if not rows:
             console.print("no users yet — add one with `annexa user add EMAIL --name NAME`")
             return
-        table = Table("email", "name", "roles", "active")
+        table = new_table("email", "name", "roles", "active")
         for row in rows:
             roles = ", ".join(f"{m['org']}: {m['role']}" for m in row["memberships"])
             table.add_row(
@@ -319,7 +317,7 @@ def token_list(
         rows = [{**token_to_dict(t), "email": t.user.email} for t in list_tokens(session, user)]
 
     def render() -> None:
-        table = Table("id", "email", "prefix", "scope", "expires", "revoked")
+        table = new_table("id", "email", "prefix", "scope", "expires", "revoked")
         for row in rows:
             table.add_row(
                 str(row["id"]),

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from annexa.assets import (
     AI_ROLES,
@@ -34,7 +32,16 @@ from annexa.assets import (
     update_ai_system,
     update_asset,
 )
-from annexa.cli.common import AnnexaGroup, JsonFlag, console, emit, new_app, state
+from annexa.cli.common import (
+    AnnexaGroup,
+    JsonFlag,
+    console,
+    emit,
+    escape,
+    new_app,
+    new_table,
+    state,
+)
 from annexa.errors import InvalidInput
 
 asset_app = new_app("Information assets (A.5.9) and their classification (A.5.12).")
@@ -55,7 +62,7 @@ TagOption = Annotated[
 
 
 def _show_fields(title: str, data: dict[str, Any]) -> None:
-    table = Table("field", "value", show_header=False, title=escape(title))
+    table = new_table("field", "value", show_header=False, title=escape(title))
     for key, value in data.items():
         if isinstance(value, list):
             shown = ", ".join(str(v) for v in value)
@@ -88,11 +95,11 @@ def _plain_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def _render_scheme(data: dict[str, Any]) -> None:
-    levels = Table("level", "description", "handling", title="Levels (least sensitive first)")
+    levels = new_table("level", "description", "handling", title="Levels (least sensitive first)")
     for level in data["levels"]:
         levels.add_row(*(escape(level[k]) for k in ("name", "description", "handling")))
     console.print(levels)
-    tags = Table("tag", "description", title="Tags")
+    tags = new_table("tag", "description", title="Tags")
     for tag in data["tags"]:
         tags.add_row(escape(tag["name"]), escape(tag["description"]))
     console.print(tags)
@@ -217,7 +224,7 @@ def asset_list(
         if len(cells) > RICH_TABLE_LIMIT:
             _plain_table(headers, cells)
             return
-        table = Table(*headers)
+        table = new_table(*headers)
         for line in cells:
             table.add_row(*(escape(cell) for cell in line))
         console.print(table)
@@ -398,7 +405,7 @@ def ai_list(
     def render() -> None:
         # Purposes are sentences: a short excerpt keeps the register scannable; provider
         # and the full text are in `annexa ai show`.
-        table = Table("name", "purpose", "role", "risk class", "stage", "findings")
+        table = new_table("name", "purpose", "role", "risk class", "stage", "findings")
         for row in rows:
             table.add_row(
                 escape(row["name"]),

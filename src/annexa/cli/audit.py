@@ -8,10 +8,18 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from annexa.cli.common import JsonFlag, console, emit, error_console, new_app, print_json, state
+from annexa.cli.common import (
+    JsonFlag,
+    console,
+    emit,
+    error_console,
+    escape,
+    new_app,
+    new_table,
+    print_json,
+    state,
+)
 from annexa.errors import InvalidInput, NotFound
 
 app = new_app("Tamper-evident audit log: events, signed checkpoints, proofs and verification.")
@@ -82,7 +90,7 @@ def log(
         events = [orjson.loads(bytes(body)) for body in session.scalars(query)]
 
     def render() -> None:
-        table = Table("seq", "time (UTC)", "actor", "action", "object", "fields")
+        table = new_table("seq", "time (UTC)", "actor", "action", "object", "fields")
         for e in events:
             label = f"{e['type']}:{e.get('ref') or e['id']}"
             table.add_row(

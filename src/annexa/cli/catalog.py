@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from annexa.catalog import (
     map_requirement,
 )
 from annexa.catalog.schema import KINDS
-from annexa.cli.common import JsonFlag, State, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, State, console, emit, new_app, new_table, state
 from annexa.errors import AnnexaError, InvalidInput, NotFound
 from annexa.store.db import default_database_url, normalise_url
 
@@ -76,7 +75,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         rows = [fw.summary() for fw in frameworks]
 
     def render() -> None:
-        table = Table()
+        table = new_table()
         table.add_column("id", no_wrap=True)
         for header in ("name", "version", "requirements", "controls", "built-in"):
             table.add_column(header)
@@ -129,7 +128,7 @@ def show(
         console.print(f"[bold]{fw.name}[/] ({fw.id}, {fw.publisher}, version {fw.version})")
         if fw.description:
             console.print(fw.description, style="dim")
-        table = Table()
+        table = new_table()
         table.add_column("ref", no_wrap=True)
         for header in ("title", "kind", "group", "new"):
             table.add_column(header)
@@ -171,7 +170,7 @@ def map_(
         if not pairs:
             console.print(f"no corresponding requirement in {target_fw.id}")
             return
-        table = Table(f"{target_fw.id} ref", "title", "relationship")
+        table = new_table(f"{target_fw.id} ref", "title", "relationship")
         for item in data["targets"]:
             table.add_row(item["ref"], item["title"], item["relationship"])
         console.print(table)
@@ -188,7 +187,7 @@ def mappings(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     ]
 
     def render() -> None:
-        table = Table("source", "target", "mapped refs")
+        table = new_table("source", "target", "mapped refs")
         for row in rows:
             table.add_row(row["source"], row["target"], str(row["count"]))
         console.print(table)

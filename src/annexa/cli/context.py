@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from annexa.cli.common import JsonFlag, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, console, emit, escape, new_app, new_table, state
 from annexa.context import (
     ISSUE_KINDS,
     PARTY_CATEGORIES,
@@ -29,6 +27,9 @@ from annexa.context import (
     scope_item_to_dict,
     set_scope_statement,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 scope_app = new_app("The ISMS scope (clause 4.3): the statement and what is in and out.")
 issue_app = new_app("Internal and external issues that shape the ISMS (clause 4.1).")
@@ -51,7 +52,7 @@ def scope_set(
 
 
 def _scope_table(title: str, items: list[dict[str, Any]], *, excluded: bool) -> Table:
-    table = Table("kind", "name", "reason" if excluded else "description", title=title)
+    table = new_table("kind", "name", "reason" if excluded else "description", title=title)
     for item in items:
         detail = item["exclusion_reason"] if excluded else item["description"]
         table.add_row(item["kind"], escape(item["name"]), escape(detail or ""))
@@ -126,7 +127,7 @@ def scope_list(
         ]
 
     def render() -> None:
-        table = Table("kind", "name", "in scope", "description / reason")
+        table = new_table("kind", "name", "in scope", "description / reason")
         for row in rows:
             table.add_row(
                 row["kind"],
@@ -204,7 +205,7 @@ def issue_list(
         ]
 
     def render() -> None:
-        table = Table("kind", "category", "title", "description")
+        table = new_table("kind", "category", "title", "description")
         for row in rows:
             table.add_row(
                 row["kind"],
@@ -274,7 +275,7 @@ def party_list(
         ]
 
     def render() -> None:
-        table = Table("name", "category", "requirements", "addressed")
+        table = new_table("name", "category", "requirements", "addressed")
         for row in rows:
             table.add_row(
                 escape(row["name"]),

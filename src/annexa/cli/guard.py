@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from annexa.cli.common import (
     JsonFlag,
@@ -21,7 +19,9 @@ from annexa.cli.common import (
     console,
     emit,
     error_console,
+    escape,
     new_app,
+    new_table,
     print_json,
     state,
 )
@@ -91,7 +91,7 @@ def scan(
         )
 
     def render() -> None:
-        table = Table("source", "entity", "start", "end", "score", "text")
+        table = new_table("source", "entity", "start", "end", "score", "text")
         for res in results:
             for f in res["findings"]:
                 table.add_row(

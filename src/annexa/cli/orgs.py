@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from annexa.accounts import ROLES
 from annexa.accounts.oidc import (
@@ -17,7 +15,7 @@ from annexa.accounts.oidc import (
     provider_to_dict,
     remove_provider,
 )
-from annexa.cli.common import JsonFlag, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, console, emit, escape, new_app, new_table, state
 from annexa.errors import InvalidInput
 from annexa.orgs import create_organisation, list_organisations, resolve_organisation
 
@@ -61,7 +59,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         rows = [_as_dict(org) for org in list_organisations(session)]
 
     def render() -> None:
-        table = Table("slug", "name", "sector", "headcount")
+        table = new_table("slug", "name", "sector", "headcount")
         for row in rows:
             table.add_row(
                 row["slug"], row["name"], row["sector"] or "", str(row["headcount"] or "")
@@ -117,7 +115,7 @@ def _read_secret(from_file: str | None, secret_env: str | None) -> str | None:
 
 
 def _render_oidc(data: dict) -> None:  # type: ignore[type-arg]
-    table = Table("setting", "value", show_header=False)
+    table = new_table("setting", "value", show_header=False)
     rows = [
         ("organisation", data["org"]),
         ("enabled", "yes" if data["enabled"] else "no"),

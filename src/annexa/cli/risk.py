@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 import annexa.risk as risk_management
 from annexa.cli.common import (
@@ -16,6 +15,7 @@ from annexa.cli.common import (
     console,
     emit,
     new_app,
+    new_table,
     state,
     write_pieces,
 )
@@ -62,7 +62,7 @@ def _status_text(risk: dict[str, Any]) -> str:
 
 
 def _render_risk(risk: dict[str, Any], matrix: RiskMatrix) -> None:
-    table = Table(show_header=False, box=None, title=f"{risk['ref']} — {risk['title']}")
+    table = new_table(show_header=False, box=None, title=f"{risk['ref']} — {risk['title']}")
     table.add_column(style="bold")
     table.add_column()
     inherent, residual = risk["inherent"], risk["residual"]
@@ -221,7 +221,9 @@ def list_(
             return
         matrix = risk_management.get_matrix(org)
         risks = risk_management.list_risks(session, org, **filters)
-    table = Table("ref", "title", "owner", "inherent", "residual", "treatment", "status", "review")
+    table = new_table(
+        "ref", "title", "owner", "inherent", "residual", "treatment", "status", "review"
+    )
     table.columns[0].no_wrap = True
     for risk in risks:
         level_now = current_level(risk)
@@ -384,7 +386,7 @@ def threats(
     data = [threat.to_dict() for threat in risk_management.list_threats(category)]
 
     def render() -> None:
-        table = Table("id", "threat", "category", "suggested controls")
+        table = new_table("id", "threat", "category", "suggested controls")
         for item in data:
             refs = ", ".join(
                 c["ref"] if c["framework"] == DEFAULT_FRAMEWORK else f"{c['framework']}:{c['ref']}"
@@ -400,7 +402,7 @@ def threats(
 
 
 def _render_matrix(matrix: RiskMatrix) -> None:
-    grid = Table(title="Risk matrix (score = likelihood x impact)", show_lines=True)
+    grid = new_table(title="Risk matrix (score = likelihood x impact)", show_lines=True)
     grid.add_column("likelihood ↓  impact →", style="bold")
     for index, label in enumerate(matrix.impact, start=1):
         grid.add_column(f"{index} {label}", justify="center")

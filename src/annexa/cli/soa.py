@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from annexa.cli.common import JsonFlag, actor_of, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, actor_of, console, emit, new_app, new_table, state
 from annexa.errors import InvalidInput
 from annexa.soa import (
     DEFAULT_FRAMEWORK,
@@ -84,7 +83,7 @@ def show(
             _render_overview(document)
             return
         label = f"version {document['version']}" if document["version"] else "current"
-        table = Table(
+        table = new_table(
             "ref",
             "control",
             "applicable",
@@ -122,7 +121,7 @@ def show(
 
 def _render_overview(document: dict[str, Any]) -> None:
     label = f"version {document['version']}" if document["version"] else "current"
-    table = Table(
+    table = new_table(
         "theme",
         "controls",
         "applicable",
@@ -264,7 +263,7 @@ def versions(
         if not rows:
             console.print("no published version yet — run `annexa soa publish`")
             return
-        table = Table(
+        table = new_table(
             "version", "published at", "by", "applicable", "excluded", "undecided", "note"
         )
         for row in rows:
@@ -309,7 +308,7 @@ def diff_(
         if not (data["changes"] or data["added"] or data["removed"]):
             console.print(f"no differences between {data['from']} and {data['to']}")
             return
-        table = Table("ref", "control", "field", "from", "to")
+        table = new_table("ref", "control", "field", "from", "to")
         for change in data["changes"]:
             for name, values in change["fields"].items():
                 table.add_row(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from annexa.cli.common import JsonFlag, console, emit, state
+from annexa.cli.common import JsonFlag, console, emit, new_table, state
 
 STATUS_STYLE = {
     "met": "[green]● met[/]",
@@ -35,7 +34,7 @@ def _render(report: dict[str, Any]) -> None:
         f"[bold]{org['name']}[/] — readiness [bold]{report['score']}%[/] "
         f"({summary['checks_passed']}/{summary['checks']} checks) as of {report['as_of']}"
     )
-    clauses = Table("clause", "title", "status", "detail", title="ISO/IEC 27001:2022 clauses")
+    clauses = new_table("clause", "title", "status", "detail", title="ISO/IEC 27001:2022 clauses")
     for clause in report["clauses"]:
         detail = "; ".join(
             ("✓ " if check["ok"] else "✗ ") + check["check"] for check in clause["checks"]
@@ -43,7 +42,7 @@ def _render(report: dict[str, Any]) -> None:
         clauses.add_row(clause["ref"], clause["title"], STATUS_STYLE[clause["status"]], detail)
     console.print(clauses)
 
-    themes = Table(
+    themes = new_table(
         "framework",
         "theme",
         "controls",
@@ -70,7 +69,7 @@ def _render(report: dict[str, Any]) -> None:
     if not report["findings"]:
         console.print("[green]No findings.[/]")
         return
-    findings = Table("severity", "code", "clause", "count", "what", "fix", title="Findings")
+    findings = new_table("severity", "code", "clause", "count", "what", "fix", title="Findings")
     for finding in report["findings"]:
         what = finding["message"]
         if finding["examples"]:

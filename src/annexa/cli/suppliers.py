@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from annexa.cli.common import JsonFlag, console, emit, new_app, state
+from annexa.cli.common import JsonFlag, console, emit, escape, new_app, new_table, state
 from annexa.suppliers import (
     CRITICALITY,
     add_supplier,
@@ -26,7 +24,7 @@ def _yes(value: bool) -> str:
 
 
 def _show(data: dict[str, Any]) -> None:
-    table = Table("field", "value", show_header=False, title=escape(data["name"]))
+    table = new_table("field", "value", show_header=False, title=escape(data["name"]))
     for key, value in data.items():
         shown = ("yes" if value else "no") if isinstance(value, bool) else (value or "")
         table.add_row(key, escape(str(shown)))
@@ -92,7 +90,7 @@ def list_(
         ]
 
     def render() -> None:
-        table = Table("name", "service", "criticality", "personal data", "AI provider")
+        table = new_table("name", "service", "criticality", "personal data", "AI provider")
         for row in rows:
             table.add_row(
                 escape(row["name"]),
