@@ -38,34 +38,9 @@ def register_json(
     treatment: str | None = None,
     overdue: bool | None = None,
     today: dt.date | None = None,
-) -> bytes:
-    """``{"risks": [...]}`` as UTF-8 JSON and a newline, with the filters of ``list_risks``."""
-    return b"".join(
-        register_json_pieces(
-            session,
-            org,
-            level=level,
-            owner=owner,
-            status=status,
-            treatment=treatment,
-            overdue=overdue,
-            today=today,
-        )
-    )
-
-
-def register_json_pieces(
-    session: Session,
-    org: Organisation,
-    *,
-    level: str | None = None,
-    owner: str | None = None,
-    status: str | None = None,
-    treatment: str | None = None,
-    overdue: bool | None = None,
-    today: dt.date | None = None,
 ) -> Iterator[bytes]:
-    """:func:`register_json` in pieces to write one after the other.
+    """``{"risks": [...]}`` as UTF-8 JSON and a newline, with the filters of ``list_risks``,
+    in pieces to write one after the other (``b"".join`` makes the document).
 
     The register is read before this returns; the pieces are encoded as they are taken.
     """
