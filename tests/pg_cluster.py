@@ -90,11 +90,13 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str, template: str | None = None) -> str:
-        """A new database (a copy of ``template`` when given); returns its URL."""
+    def create_database(self, name: str, template: str | None = None, options: str = "") -> str:
+        """A new database (a copy of ``template`` when given, with further ``CREATE
+        DATABASE`` options, e.g. a locale); returns its URL."""
         from sqlalchemy import create_engine, text
 
         copy = f' TEMPLATE "{template}"' if template else ""
+        copy += f" {options}" if options else ""
         admin = create_engine(self.url(), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as connection:

@@ -14,12 +14,14 @@ import sqlite3
 import pytest
 from sqlalchemy import insert, select, text
 
-from annexa.assets.service import update_asset
+from annexa.assets.service import add_asset, update_asset
 from annexa.demo import load_demo
+from annexa.orgs import create_organisation
 from annexa.risk.register_json import register_json
 from annexa.risk.service import add_risk, list_risks, treat
 from annexa.store.db import Database
 from annexa.store.models import Asset, Organisation, Risk, RiskAsset, RiskControl
+from tests.pg_cluster import PostgresCluster
 
 
 @pytest.fixture
@@ -214,3 +216,32 @@ def test_the_migration_downgrades_and_upgrades_again(demo_db: Database) -> None:
     demo_db.upgrade()
     risks = assert_listing_current(demo_db)
     assert all(risk["controls"] == [] for risk in risks)
+
+
+def test_asset_names_sort_by_code_point_in_a_postgresql_database_with_a_linguistic_locale(
+    pg_cluster: PostgresCluster,
+) -> None:
+    # PostgreSQL sorts text by the database's collation; Python (and SQLite) by code
+    # point. In an English ICU locale "apple" sorts before "Banana": the documents must
+    # still list the names as the Python register does.
+    url = pg_cluster.create_database(
+        "listing_icu_en",
+        template="template0",
+        options="LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C.UTF-8'",
+    )
+    db = Database(url)
+    try:
+        db.upgrade()
+        names = ["apple", "Banana", "Zebra", "éclair"]
+        with db.transaction() as session:
+            org = create_organisation(session, "ICU Test Ltd")
+            for name in names:
+                add_asset(session, org, name, classification="internal")
+            add_risk(session, org, title="Sorted names", asset_names=names)
+        with db.engine.connect() as connection:
+            ordered = connection.execute(text("SELECT name FROM asset ORDER BY name")).scalars()
+            assert list(ordered) != sorted(names)  # the locale does sort differently
+        risks = assert_listing_current(db)
+        assert risks[0]["assets"] == sorted(names) == ["Banana", "Zebra", "apple", "éclair"]
+    finally:
+        db.dispose()
