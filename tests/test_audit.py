@@ -837,3 +837,18 @@ def test_demo_load_is_logged_and_verifies(tmp_path: Path) -> None:
     actions = [e["action"] for e in deleted["events"]]
     assert actions[:1] == ["create"] and "delete" in actions
     assert next(e for e in deleted["events"] if e["action"] == "delete")["cascaded"]["risk"] == 25
+
+
+def test_a_risk_deleted_with_its_organisation_is_logged_without_its_register_document(
+    cli: CliCall, db: Database
+) -> None:
+    # The document the database keeps on the risk row (risk.listing) repeats the row's
+    # other fields: the event of a cascaded deletion records those, not the document.
+    assert cli("risk", "add", "Doomed risk", "--likelihood", "2", "--impact", "3").exit_code == 0
+    with db.transaction() as session:
+        session.delete(session.scalars(select(Organisation)).one())
+    removed = [e for e in _events(db) if e["type"] == "risk" and e["action"] == "delete"]
+    assert len(removed) == 1 and "cascaded_from" in removed[0]
+    assert removed[0]["changes"]["title"] == {"before": "Doomed risk", "after": None}
+    assert "listing" not in removed[0]["changes"]
+    assert _verify(db).ok

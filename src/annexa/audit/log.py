@@ -53,8 +53,9 @@ SENSITIVE = re.compile(
     re.IGNORECASE,
 )
 # The event carries its own time; a browser session's last activity is refreshed while
-# someone reads pages and is no change to the ISMS (its sign-in and sign-out are events).
-SKIPPED_FIELDS = {"updated_at", "last_seen_at"}
+# someone reads pages and is no change to the ISMS (its sign-in and sign-out are events);
+# a risk's register document is the rest of its row again, written by the database.
+SKIPPED_FIELDS = {"updated_at", "last_seen_at", "listing"}
 
 # The human id of a record, where one exists: made from the row's values in memory (a
 # mapping of attribute key to value; a missing key means "not known", and no ref).
