@@ -459,3 +459,12 @@ def test_diff_service_accepts_numbers(db) -> None:
         data = diff(session, org_id, F42, 1, 2)
     assert [c["ref"] for c in data["changes"]] == ["A.2.2"]
     assert data["changes"][0]["fields"]["reasons"] == {"from": [], "to": ["legal"]}
+
+
+@pytest.mark.parametrize("version", ["²", "1²", "٣", "0", "9" * 5000])
+def test_diff_refuses_what_is_not_a_version_number(cli, db, version: str) -> None:
+    _decide_all(db)
+    assert cli("soa", "publish").exit_code == 0
+    result = cli("soa", "diff", version, "current")
+    assert result.exit_code == 2, result.output
+    assert "neither a version number nor 'current'" in result.output

@@ -656,6 +656,10 @@ def test_bulk_decisions_publish_versions_and_diff(site: Site) -> None:
     assert "A.5.1" in changed.text and "Policies are needed" in changed.text
     old = browser.get(f"{A}/soa?version=1")
     assert old.status_code == 200 and "bulk-form" not in old.text
+    for odd in ("²", "9" * 5000):  # digits to str.isdigit(), not to int(): the draft
+        assert "bulk-form" in browser.get(f"{A}/soa?version={odd}&updated={odd}").text
+    unknown = browser.get(f"{A}/soa/diff?from=%C2%B2&to=current")
+    assert unknown.status_code < 500
     framework = browser.get(f"{A}/soa?framework=iso42001-2023")
     assert "ISO/IEC 42001" in framework.text
 

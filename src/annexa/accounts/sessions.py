@@ -148,7 +148,7 @@ def totp_uri(user: User) -> str:
 def _accepted_step(user: User, code: str, now: dt.datetime) -> int | None:
     """The time step ``code`` is valid for (within the allowed drift), or None."""
     code = (code or "").strip().replace(" ", "")
-    if not user.totp_secret or not code.isdigit() or len(code) != 6:
+    if not user.totp_secret or not (code.isascii() and code.isdigit()) or len(code) != 6:
         return None
     totp = pyotp.TOTP(user.totp_secret)
     moment = now.replace(tzinfo=dt.UTC)

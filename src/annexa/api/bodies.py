@@ -7,6 +7,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from annexa.errors import AnnexaError
+from annexa.validation import plain_number
 
 
 class PayloadTooLarge(AnnexaError):
@@ -18,7 +19,8 @@ async def read_bounded(request: Request, limit: int, too_large: Callable[[], Exc
     """The body of ``request``; ``too_large()`` is raised as soon as its declared length
     or the bytes read so far pass ``limit``."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared_size = plain_number(declared, max_digits=18)
+    if declared_size is not None and declared_size > limit:
         raise too_large()
     chunks, size = [], 0
     async for chunk in request.stream():

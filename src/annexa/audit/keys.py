@@ -217,7 +217,9 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(lines) < 3:
         raise ValueError("a checkpoint body needs origin, size and root hash lines")
     origin, size_text, root_text = lines[:3]
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    if not (size_text.isascii() and size_text.isdigit()) or (
+        size_text != "0" and size_text.startswith("0")
+    ):
         raise ValueError(f"bad tree size {size_text!r}")
     root = base64.b64decode(root_text, validate=True)
     if len(root) != 32:

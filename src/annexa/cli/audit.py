@@ -21,6 +21,7 @@ from annexa.cli.common import (
     state,
 )
 from annexa.errors import InvalidInput, NotFound
+from annexa.validation import plain_number
 
 app = new_app("Tamper-evident audit log: events, signed checkpoints, proofs and verification.")
 
@@ -83,8 +84,9 @@ def log(
         )
     if current.org:
         wanted = [AuditEvent.org_slug == current.org]
-        if current.org.isdigit():
-            wanted.append(AuditEvent.org_id == int(current.org))
+        number = plain_number(current.org)
+        if number is not None:
+            wanted.append(AuditEvent.org_id == number)
         query = query.where(or_(*wanted))
     with current.reading() as session:
         events = [orjson.loads(bytes(body)) for body in session.scalars(query)]

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from annexa.errors import Conflict, InvalidInput, NotFound
 from annexa.store.models import Organisation
-from annexa.validation import optional_text, require_text, slugify
+from annexa.validation import optional_text, plain_number, require_text, slugify
 
 
 def create_organisation(
@@ -52,8 +52,9 @@ def resolve_organisation(session: Session, wanted: str | None) -> Organisation:
         query = select(Organisation).where(
             or_(Organisation.slug == wanted, Organisation.name == wanted)
         )
-        if wanted.isdigit():
-            query = select(Organisation).where(Organisation.id == int(wanted))
+        number = plain_number(wanted)
+        if number is not None:
+            query = select(Organisation).where(Organisation.id == number)
         org = session.scalar(query)
         if org is None:
             raise NotFound(

@@ -20,7 +20,7 @@ from annexa.soa.service import (
     summarise,
 )
 from annexa.store.models import Organisation, SoaVersion, utcnow
-from annexa.validation import optional_text
+from annexa.validation import optional_text, plain_number
 
 CURRENT = "current"
 
@@ -125,8 +125,9 @@ def _side(value: int | str, field: str) -> int | str:
     cleaned = str(value).strip().lower()
     if cleaned == CURRENT:
         return CURRENT
-    if cleaned.isdigit() and int(cleaned) > 0:
-        return int(cleaned)
+    number = plain_number(cleaned)
+    if number:  # versions are numbered from 1
+        return number
     raise InvalidInput(
         f"{value!r} is neither a version number nor 'current'",
         field=field,
@@ -145,11 +146,20 @@ def entries_at(
 
 
 def diff(
-    session: Session, org_id: int, framework: str, v1: int | str, v2: int | str
+    session: Session,
+    org_id: int,
+    framework: str,
+    v1: int | str,
+    v2: int | str,
+    *,
+    fields: tuple[str, str] = ("V1", "V2"),
 ) -> dict[str, Any]:
-    """What changed between two versions (each a number or ``current``), control by control."""
+    """What changed between two versions (each a number or ``current``), control by control.
+
+    ``fields`` names the two versions in errors, as the caller's users know them.
+    """
     fw = soa_framework(framework)
-    left_side, right_side = _side(v1, "V1"), _side(v2, "V2")
+    left_side, right_side = _side(v1, fields[0]), _side(v2, fields[1])
     left = {e["ref"]: e for e in entries_at(session, org_id, fw.id, left_side)}
     right = {e["ref"]: e for e in entries_at(session, org_id, fw.id, right_side)}
     changes = []

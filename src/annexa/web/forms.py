@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 
 from annexa.errors import AnnexaError, InvalidInput
+from annexa.validation import plain_number
 from annexa.web.errors import PageError
 
 MAX_FORM_BYTES = 1_000_000
@@ -72,7 +73,8 @@ async def read_form(request: Request) -> Fields:
     if kind not in ("", "application/x-www-form-urlencoded"):
         raise PageError(415, "Unsupported form", "Send the form as a normal web form.")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    declared_size = plain_number(declared, max_digits=18)
+    if declared_size is not None and declared_size > MAX_FORM_BYTES:
         raise PageError(413, "Too much data", "The form is too large.")
     body = bytearray()
     async for chunk in request.stream():

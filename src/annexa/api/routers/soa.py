@@ -121,7 +121,7 @@ def diff_(
     to: Annotated[str, Query(max_length=16, description="N or current")],
     framework: Framework = DEFAULT_FRAMEWORK,
 ) -> dict[str, Any]:
-    return diff(ctx.session, ctx.org.id, framework, from_, to)
+    return diff(ctx.session, ctx.org.id, framework, from_, to, fields=("from", "to"))
 
 
 @router.get(

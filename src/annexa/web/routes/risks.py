@@ -29,6 +29,7 @@ from annexa.risk import (
     update_risk,
 )
 from annexa.risk.service import normalise_ref
+from annexa.validation import plain_number
 from annexa.web.deps import OrgPage, OwnerWriter, Reader, Writer
 from annexa.web.export import Column, column, table_response
 from annexa.web.forms import GENERAL, FormData, errors_of
@@ -188,7 +189,8 @@ def _python_sort_key(sort: str) -> Any:
     def value(row: dict[str, Any]) -> Any:
         if key == "ref":
             number = row["ref"].removeprefix("R-")
-            return (0, int(number)) if number.isdigit() else (1, row["ref"])
+            value = plain_number(number, max_digits=18)
+            return (0, value) if value is not None else (1, row["ref"])
         if key in ("inherent", "level"):
             score = row["inherent"]["score"]
             if key == "level":

@@ -29,6 +29,7 @@ from annexa.soa import (
     version_summary,
 )
 from annexa.soa.service import REPORTED_STATUSES, annex_a_control, soa_framework
+from annexa.validation import plain_number
 from annexa.web.deps import OrgPage, Reader, Writer
 from annexa.web.export import soa_response
 from annexa.web.forms import GENERAL, FormData, errors_of
@@ -64,7 +65,7 @@ def _filters(params: Any, fw: Any) -> dict[str, Any]:
         "group": group,
         "status": status if status in REPORTED_STATUSES else None,
         "applicability": applicability if applicability in APPLICABILITY else None,
-        "version": int(version) if version.isdigit() and int(version) > 0 else None,
+        "version": plain_number(version) or None,
     }
 
 
@@ -136,8 +137,8 @@ def _soa_page(
 
 def _notice(params: Any) -> str | None:
     updated = params.get("updated") or ""
-    if updated.isdigit():
-        count = int(updated)
+    count = plain_number(updated)
+    if count is not None:
         return f"{count} control{'s' if count != 1 else ''} updated."
     return NOTICES.get(params.get("notice") or "")
 
