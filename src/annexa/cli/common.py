@@ -166,7 +166,8 @@ def print_json(data: Any) -> None:
 
 
 def write_pieces(pieces: Iterable[bytes]) -> None:
-    """Write encoded output piece by piece, as :func:`write_bytes` writes one."""
+    """Write encoded output as it is, piece by piece: a large document is not decoded only
+    to be re-encoded."""
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # a text-only stream (a test's StringIO)
         sys.stdout.write(b"".join(pieces).decode("utf-8"))
@@ -178,14 +179,8 @@ def write_pieces(pieces: Iterable[bytes]) -> None:
 
 
 def write_bytes(data: bytes) -> None:
-    """Write encoded output as it is: a large document is not decoded only to be re-encoded."""
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:  # a text-only stream (a test's StringIO)
-        sys.stdout.write(data.decode("utf-8"))
-        return
-    sys.stdout.flush()
-    buffer.write(data)
-    buffer.flush()
+    """Write encoded output as it is (see :func:`write_pieces`)."""
+    write_pieces((data,))
 
 
 def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
