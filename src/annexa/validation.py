@@ -11,14 +11,19 @@ from annexa.errors import InvalidInput
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 
 
+def only_ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more of 0-9 and nothing else.
+
+    ``str.isdigit`` alone also accepts digits that ``int`` refuses, such as superscripts
+    ("²"): that turned bad input into a crash.
+    """
+    return text.isascii() and text.isdigit()
+
+
 def plain_number(text: str, *, max_digits: int = 9) -> int | None:
     """``text`` as an integer when it is ASCII digits only, at most ``max_digits`` of them
-    (9 fit a database INTEGER); otherwise None.
-
-    ``str.isdigit`` also accepts digits that ``int`` refuses, such as superscripts ("²"),
-    and ``int`` refuses more than 4,300 digits: either turned bad input into a crash.
-    """
-    if text.isascii() and text.isdigit() and len(text) <= max_digits:
+    (9 fit a database INTEGER; ``int`` refuses more than 4,300); otherwise None."""
+    if only_ascii_digits(text) and len(text) <= max_digits:
         return int(text)
     return None
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from annexa.accounts.service import secret_digest
 from annexa.errors import Conflict, InvalidInput, Unauthenticated
 from annexa.store.models import User, WebSession, utcnow
+from annexa.validation import only_ascii_digits
 
 SESSION_LIFETIME = dt.timedelta(hours=12)  # absolute: sign in again after this
 SESSION_IDLE = dt.timedelta(hours=2)  # idle: a forgotten browser tab signs itself out
@@ -148,7 +149,7 @@ def totp_uri(user: User) -> str:
 def _accepted_step(user: User, code: str, now: dt.datetime) -> int | None:
     """The time step ``code`` is valid for (within the allowed drift), or None."""
     code = (code or "").strip().replace(" ", "")
-    if not user.totp_secret or not (code.isascii() and code.isdigit()) or len(code) != 6:
+    if not user.totp_secret or not only_ascii_digits(code) or len(code) != 6:
         return None
     totp = pyotp.TOTP(user.totp_secret)
     moment = now.replace(tzinfo=dt.UTC)

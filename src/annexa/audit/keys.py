@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from annexa.errors import InvalidInput, StoreUnavailable
+from annexa.validation import only_ascii_digits
 
 ENV_KEY = "ANNEXA_AUDIT_KEY"
 ENV_KEY_FILE = "ANNEXA_AUDIT_KEY_FILE"
@@ -217,9 +218,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(lines) < 3:
         raise ValueError("a checkpoint body needs origin, size and root hash lines")
     origin, size_text, root_text = lines[:3]
-    if not (size_text.isascii() and size_text.isdigit()) or (
-        size_text != "0" and size_text.startswith("0")
-    ):
+    if not only_ascii_digits(size_text) or (size_text != "0" and size_text.startswith("0")):
         raise ValueError(f"bad tree size {size_text!r}")
     root = base64.b64decode(root_text, validate=True)
     if len(root) != 32:
