@@ -77,31 +77,30 @@ SQLITE_RENDER = """rtrim(json_object(
     'status', risk.status, 'due_date', risk.due_date, 'review_date', risk.review_date
 ), '}')"""
 
+# Each trigger: its event, and the risks whose document it renders again.
 SQLITE_TRIGGERS = {
-    "risk_listing_on_insert": "AFTER INSERT ON risk",
-    "risk_listing_on_update": f"AFTER UPDATE OF {', '.join(SOURCE_COLUMNS)} ON risk",
-    "risk_listing_on_control_insert": "AFTER INSERT ON risk_control",
-    "risk_listing_on_control_update": "AFTER UPDATE ON risk_control",
-    "risk_listing_on_control_delete": "AFTER DELETE ON risk_control",
-    "risk_listing_on_asset_link_insert": "AFTER INSERT ON risk_asset",
-    "risk_listing_on_asset_link_update": "AFTER UPDATE ON risk_asset",
-    "risk_listing_on_asset_link_delete": "AFTER DELETE ON risk_asset",
-    "risk_listing_on_asset_rename": "AFTER UPDATE OF name ON asset",
+    "risk_listing_on_insert": ("AFTER INSERT ON risk", "risk.id = NEW.id"),
+    "risk_listing_on_update": (
+        f"AFTER UPDATE OF {', '.join(SOURCE_COLUMNS)} ON risk",
+        "risk.id = NEW.id",
+    ),
+    "risk_listing_on_control_insert": ("AFTER INSERT ON risk_control", "risk.id = NEW.risk_id"),
+    "risk_listing_on_control_update": (
+        "AFTER UPDATE ON risk_control",
+        "risk.id IN (OLD.risk_id, NEW.risk_id)",
+    ),
+    "risk_listing_on_control_delete": ("AFTER DELETE ON risk_control", "risk.id = OLD.risk_id"),
+    "risk_listing_on_asset_link_insert": ("AFTER INSERT ON risk_asset", "risk.id = NEW.risk_id"),
+    "risk_listing_on_asset_link_update": (
+        "AFTER UPDATE ON risk_asset",
+        "risk.id IN (OLD.risk_id, NEW.risk_id)",
+    ),
+    "risk_listing_on_asset_link_delete": ("AFTER DELETE ON risk_asset", "risk.id = OLD.risk_id"),
+    "risk_listing_on_asset_rename": (
+        "AFTER UPDATE OF name ON asset",
+        "risk.id IN (SELECT risk_id FROM risk_asset WHERE asset_id = NEW.id)",
+    ),
 }
-
-
-def _sqlite_rows_of(trigger: str) -> str:
-    """The risks whose document a trigger renders again."""
-    event = SQLITE_TRIGGERS[trigger]
-    if event.endswith("ON risk"):
-        return "risk.id = NEW.id"
-    if event.endswith("ON asset"):
-        return "risk.id IN (SELECT risk_id FROM risk_asset WHERE asset_id = NEW.id)"
-    if event.startswith("AFTER INSERT"):
-        return "risk.id = NEW.risk_id"
-    if event.startswith("AFTER DELETE"):
-        return "risk.id = OLD.risk_id"
-    return "risk.id IN (OLD.risk_id, NEW.risk_id)"
 
 
 def _json(value: str) -> str:
@@ -159,8 +158,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("listing", sa.Text(), nullable=True))
     # The statements below are built from this module's constants only.
     if op.get_bind().dialect.name == "sqlite":
-        for trigger, event in SQLITE_TRIGGERS.items():
-            render = f"UPDATE risk SET listing = {SQLITE_RENDER} WHERE {_sqlite_rows_of(trigger)}"  # noqa: S608
+        for trigger, (event, rows) in SQLITE_TRIGGERS.items():
+            render = f"UPDATE risk SET listing = {SQLITE_RENDER} WHERE {rows}"  # noqa: S608
             op.execute(f"CREATE TRIGGER {trigger} {event} BEGIN {render}; END")
         op.execute(f"UPDATE risk SET listing = {SQLITE_RENDER}")  # noqa: S608
         return
