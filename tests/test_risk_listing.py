@@ -38,7 +38,7 @@ def assert_listing_current(db: Database) -> list[dict]:
         with db.reading() as session:
             org = session.scalars(select(Organisation)).one()
             expected = list_risks(session, org, today=today)
-            listed = json.loads(b"".join(register_json(session, org, today=today)))["risks"]
+            listed = json.loads(b"".join(register_json(session, org.id, today=today)))["risks"]
         assert listed == expected
     return expected
 

@@ -46,7 +46,7 @@ def test_register_json_matches_list_risks(demo_db: Database, filters: dict) -> N
         with demo_db.reading() as session:
             org = session.scalars(select(Organisation)).one()
             expected = list_risks(session, org, today=today, **filters)
-            document = json.loads(b"".join(register_json(session, org, today=today, **filters)))
+            document = json.loads(b"".join(register_json(session, org.id, today=today, **filters)))
         assert document["risks"] == expected
 
 
@@ -54,4 +54,4 @@ def test_register_json_of_an_empty_register(db_url: str) -> None:
     db = Database(db_url)
     with db.reading() as session:
         org = session.scalars(select(Organisation)).one()
-        assert json.loads(b"".join(register_json(session, org))) == {"risks": []}
+        assert json.loads(b"".join(register_json(session, org.id))) == {"risks": []}

@@ -134,6 +134,12 @@ class State:
 
         return resolve_organisation(session, self.org)
 
+    def organisation_id(self, session: Session) -> int:
+        """The id of :meth:`organisation`, without loading it (see ``orgs.organisation_id``)."""
+        from annexa.orgs import organisation_id
+
+        return organisation_id(session, self.org)
+
 
 def cli_actor() -> str:
     """Who runs the command: ``ANNEXA_ACTOR`` when set (e.g. by a wrapper that knows the

@@ -1,5 +1,10 @@
 """Organisations (tenants): creating them and choosing which one a command works on."""
 
-from annexa.orgs.service import create_organisation, list_organisations, resolve_organisation
+from annexa.orgs.service import (
+    create_organisation,
+    list_organisations,
+    organisation_id,
+    resolve_organisation,
+)
 
-__all__ = ["create_organisation", "list_organisations", "resolve_organisation"]
+__all__ = ["create_organisation", "list_organisations", "organisation_id", "resolve_organisation"]

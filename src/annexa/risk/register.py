@@ -231,7 +231,7 @@ def list_risks(
     """The register as dicts, filtered; ``level`` is the current (residual, else inherent)."""
     today = today or dt.date.today()
     conditions, wanted_status = risk_filters(
-        org,
+        org.risk_matrix,
         level=level,
         owner=owner,
         status=status,
@@ -246,7 +246,7 @@ def list_risks(
 
 
 def risk_filters(
-    org: Organisation,
+    risk_matrix: dict[str, Any] | None,
     *,
     level: str | None = None,
     owner: str | None = None,
@@ -255,29 +255,33 @@ def risk_filters(
     overdue: bool | None = None,
     today: dt.date,
 ) -> tuple[list[Any], str | None]:
-    """SQL conditions for the list filters, and the status asked for (``expired`` included)."""
+    """SQL conditions for the list filters, and the status asked for (``expired`` included).
+
+    ``risk_matrix`` is the organisation's stored matrix (for the level names). The conditions
+    name table columns, so they serve ORM queries and plain SQL ones alike."""
+    risk = Risk.__table__.c
     conditions: list[Any] = []
     if level is not None:
         from annexa.risk.matrix import matrix_of  # pydantic: only when filtering by level
 
-        name = matrix_of(org.risk_matrix).level_name(level, "--level")
-        conditions.append(func.coalesce(Risk.residual_level, Risk.inherent_level) == name)
+        name = matrix_of(risk_matrix).level_name(level, "--level")
+        conditions.append(func.coalesce(risk.residual_level, risk.inherent_level) == name)
     if owner is not None:
-        conditions.append(func.lower(Risk.owner) == require_text(owner, "--owner").lower())
+        conditions.append(func.lower(risk.owner) == require_text(owner, "--owner").lower())
     wanted_status = None
     if status is not None:
         wanted_status = choice(status, "--status", STATUS_FILTERS)
         stored = "accepted" if wanted_status == "expired" else wanted_status
-        conditions.append(Risk.status == stored)
+        conditions.append(risk.status == stored)
     if treatment is not None:
         wanted = choice(treatment, "--treatment", (*TREATMENTS, "none"))
         conditions.append(
-            Risk.treatment.is_(None) if wanted == "none" else Risk.treatment == wanted
+            risk.treatment.is_(None) if wanted == "none" else risk.treatment == wanted
         )
     if overdue is True:
-        conditions.append(Risk.review_date < today)
+        conditions.append(risk.review_date < today)
     elif overdue is False:
-        conditions.append(or_(Risk.review_date.is_(None), Risk.review_date >= today))
+        conditions.append(or_(risk.review_date.is_(None), risk.review_date >= today))
     return conditions, wanted_status
 
 

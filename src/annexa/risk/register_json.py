@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Text, and_, case, cast, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from annexa.risk.register import date_as_text, list_risks, risk_filters
 from annexa.store.db import fetch_tuples
@@ -30,7 +30,7 @@ PIECE = 1024
 
 def register_json(
     session: Session,
-    org: Organisation,
+    org_id: int,
     *,
     level: str | None = None,
     owner: str | None = None,
@@ -43,6 +43,8 @@ def register_json(
     in pieces to write one after the other (``b"".join`` makes the document).
 
     The register is read before this returns; the pieces are encoded as they are taken.
+    Built on the tables alone: with :func:`annexa.orgs.organisation_id`, a command that
+    lists the register never sets up the ORM's mappings.
     """
     today = today or dt.date.today()
     filters: dict[str, Any] = {
@@ -52,23 +54,31 @@ def register_json(
         "treatment": treatment,
         "overdue": overdue,
     }
-    conditions, wanted_status = risk_filters(org, today=today, **filters)
+    organisations = Organisation.__table__
+    risk_matrix = None
+    if level is not None:  # the level names come from the organisation's matrix
+        risk_matrix = session.execute(
+            select(organisations.c.risk_matrix).where(organisations.c.id == org_id)
+        ).scalar()
+    conditions, wanted_status = risk_filters(risk_matrix, today=today, **filters)
     dialect = session.get_bind().dialect.name
 
-    later = aliased(RiskAcceptance)
+    risk = Risk.__table__.c
+    acceptances = RiskAcceptance.__table__.c
+    later = RiskAcceptance.__table__.alias().c
     latest_acceptance = (
         select(later.id)
-        .where(later.risk_id == Risk.id)
+        .where(later.risk_id == risk.id)
         .order_by(later.id.desc())
         .limit(1)
-        .correlate(Risk)
+        .correlate(Risk.__table__)
         .scalar_subquery()
     )
     if wanted_status == "expired":
         conditions.append(
-            select(RiskAcceptance.expires_on)
-            .where(RiskAcceptance.id == latest_acceptance)
-            .correlate(Risk)
+            select(acceptances.expires_on)
+            .where(acceptances.id == latest_acceptance)
+            .correlate(Risk.__table__)
             .scalar_subquery()
             < today
         )
@@ -77,31 +87,32 @@ def register_json(
             _object(
                 dialect,
                 {
-                    "approver": RiskAcceptance.approver,
-                    "accepted_on": date_as_text(RiskAcceptance.accepted_on, dialect),
-                    "expires_on": date_as_text(RiskAcceptance.expires_on, dialect),
-                    "expired": _Raw(_boolean(RiskAcceptance.expires_on < today)),
-                    "rationale": RiskAcceptance.rationale,
+                    "approver": acceptances.approver,
+                    "accepted_on": date_as_text(acceptances.accepted_on, dialect),
+                    "expires_on": date_as_text(acceptances.expires_on, dialect),
+                    "expired": _Raw(_boolean(acceptances.expires_on < today)),
+                    "rationale": acceptances.rationale,
                 },
             )
         )
-        .where(RiskAcceptance.id == latest_acceptance)
-        .correlate(Risk)
+        .where(acceptances.id == latest_acceptance)
+        .correlate(Risk.__table__)
         .scalar_subquery()
     )
     # Only an acceptance that still covers the current rating is shown.
-    accepted = case((Risk.status == "accepted", func.coalesce(acceptance, "null")), else_="null")
-    overdue_review = _boolean(and_(Risk.review_date.is_not(None), Risk.review_date < today))
+    accepted = case((risk.status == "accepted", func.coalesce(acceptance, "null")), else_="null")
+    overdue_review = _boolean(and_(risk.review_date.is_not(None), risk.review_date < today))
     document = (
-        Risk.listing + ',"review_overdue":' + overdue_review + ',"acceptance":' + accepted + "}"
+        risk.listing + ',"review_overdue":' + overdue_review + ',"acceptance":' + accepted + "}"
     )
-    statement = select(document).where(Risk.org_id == org.id, *conditions).order_by(Risk.id)
+    statement = select(document).where(risk.org_id == org_id, *conditions).order_by(risk.id)
     # Fetched from the DBAPI cursor in one call: SQLAlchemy's row-by-row iteration was a
     # tenth of the command for values that are plain text.
     documents = [row[0] for row in fetch_tuples(session.connection(), statement)]
     if None in documents:
         # A row the triggers never rendered (written with them disabled): build it all here.
-        risks = list_risks(session, org, today=today, **filters)
+        org = session.get(Organisation, org_id)
+        risks = list_risks(session, org, today=today, **filters) if org else []
         return iter([orjson.dumps({"risks": risks}, option=orjson.OPT_APPEND_NEWLINE)])
     return _pieces(documents)
 

@@ -118,7 +118,7 @@ class RiskQuery:
 
     def conditions(self, org: Organisation, today: dt.date) -> list[Any]:
         conditions, _ = risk_filters(
-            org,
+            org.risk_matrix,
             level=self.level,
             owner=self.owner,
             status=self.status,

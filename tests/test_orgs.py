@@ -1,0 +1,106 @@
+"""Choosing the organisation a command works on: by slug, name or id, else the only one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from annexa.errors import InvalidInput, NotFound
+from annexa.orgs import create_organisation, organisation_id, resolve_organisation
+from annexa.store.db import Database
+
+
+@pytest.fixture
+def two_orgs(empty_db_url: str) -> Database:
+    db = Database(empty_db_url)
+    with db.transaction() as session:
+        create_organisation(session, "Acme Legal", slug="acme")
+        create_organisation(session, "Beta Works", slug="beta")
+    return db
+
+
+def _both(db: Database, wanted: str | None) -> tuple[int, int]:
+    with db.reading() as session:
+        return organisation_id(session, wanted), resolve_organisation(session, wanted).id
+
+
+def test_an_organisation_is_found_by_slug_name_or_id(two_orgs: Database) -> None:
+    acme, _ = _both(two_orgs, "acme")
+    beta, _ = _both(two_orgs, "beta")
+    assert acme != beta
+    for wanted, expected in [
+        ("acme", acme),
+        ("Acme Legal", acme),
+        (str(beta), beta),
+        ("Beta Works", beta),
+    ]:
+        assert _both(two_orgs, wanted) == (expected, expected)
+
+
+@pytest.mark.parametrize("wanted", ["nobody", "999", "²", "Acme"])
+def test_an_unknown_organisation_names_the_option(two_orgs: Database, wanted: str) -> None:
+    with two_orgs.reading() as session:
+        for find in (organisation_id, resolve_organisation):
+            with pytest.raises(NotFound) as caught:
+                find(session, wanted)
+            assert caught.value.field == "--org"
+            assert repr(wanted) in str(caught.value)
+
+
+def test_without_org_the_only_organisation_is_chosen(db_url: str) -> None:
+    db = Database(db_url)
+    only, loaded = _both(db, None)
+    assert only == loaded
+    with db.reading() as session:
+        assert resolve_organisation(session, "").slug == "test-org"
+
+
+def test_without_org_several_organisations_are_refused(two_orgs: Database) -> None:
+    with two_orgs.reading() as session:
+        for find in (organisation_id, resolve_organisation):
+            with pytest.raises(InvalidInput, match="holds 2 organisations") as caught:
+                find(session, None)
+            assert caught.value.field == "--org"
+
+
+def test_without_org_an_empty_database_says_how_to_add_one(empty_db_url: str) -> None:
+    with (
+        Database(empty_db_url).reading() as session,
+        pytest.raises(NotFound, match="no organisation yet"),
+    ):
+        organisation_id(session, None)
+
+
+# The register document is built from the tables alone, so a `risk list --json` process
+# never sets up the ORM's mappings (a twentieth of a second of every such command).
+LISTING = """
+import io, json, sys
+from contextlib import redirect_stdout
+from annexa.cli.entry import load_cli
+from annexa.store.models import Organisation
+sink = io.StringIO()
+with redirect_stdout(sink):
+    try:
+        load_cli()(["--db", sys.argv[1], *sys.argv[2:], "risk", "list", "--json"])
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+print(json.dumps({"configured": Organisation.__mapper__.configured, "out": sink.getvalue()}))
+"""
+
+
+@pytest.mark.parametrize("options", [[], ["--org", "test-org"]], ids=["only", "named"])
+def test_listing_the_register_as_json_needs_no_orm_mapping(
+    db_url: str, cli, options: list[str]
+) -> None:
+    added = cli("risk", "add", "Prompt leakage", "--likelihood", "3", "--impact", "4", "--json")
+    assert added.exit_code == 0, added.output
+    done = subprocess.run(
+        [sys.executable, "-c", LISTING, db_url, *options], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["configured"] is False
+    assert [r["title"] for r in json.loads(report["out"])["risks"]] == ["Prompt leakage"]
