@@ -45,6 +45,8 @@ from annexa.guard.findings import (
     ScanResult,
     make_finding,
 )
+from annexa.guard.ner import MAX_SPAN
+from annexa.guard.ner import from_policy as ner_from_policy
 from annexa.guard.operators import RedactionState
 from annexa.guard.policy import Policy
 from annexa.guard.vault import PLACEHOLDER_MAX, Vault
@@ -712,6 +714,8 @@ class Guard:
     ):
         self.policy = policy or Policy()
         self.key = key
+        if ner is None and self.policy.ner is not None:
+            ner = ner_from_policy(self.policy.ner)
         self.ner = ner
         disabled = set(self.policy.disabled)
         detectors = [
@@ -744,7 +748,9 @@ class Guard:
         self._allow = {value.lower() for value in self.policy.allow}
         self._lock = threading.Lock()
         self.max_entity_length = max(
-            [det.max_length for det in detectors] + [self._terms.max_length, 1]
+            [det.max_length for det in detectors]
+            + [self._terms.max_length, 1]
+            + ([MAX_SPAN] if ner is not None else [])
         )
         self.hold_back = self.max_entity_length + CONTEXT_AFTER + 2
         if warm:
@@ -1083,7 +1089,7 @@ class Guard:
             errors.append(f"term matching failed: {type(exc).__name__}: {exc}")
         if self.ner is not None:
             try:
-                findings.extend(self.ner.analyze(text))  # type: ignore[attr-defined]
+                findings.extend(self._named(self.ner.analyze(text)))  # type: ignore[attr-defined]
             except Exception as exc:
                 errors.append(f"NER tier failed: {type(exc).__name__}: {exc}")
         if generic_cands or late:
@@ -1117,6 +1123,19 @@ class Guard:
                 generic_cands = survivors
             findings.extend(self._validate(text, generic_cands, errors, failed))
         return resolve_overlaps(findings), candidates, errors
+
+    def _named(self, found: list[Finding]) -> list[Finding]:
+        """The NER tier's findings under the policy's thresholds, allow-list and disabled
+        entities, as the pattern tier's are."""
+        policy = self.policy
+        disabled = set(policy.disabled)
+        return [
+            f
+            for f in found
+            if f.entity_type not in disabled
+            and f.score >= policy.thresholds.get(f.entity_type, policy.default_threshold)
+            and f.text.lower() not in self._allow
+        ]
 
     def _validate(
         self,

@@ -23,6 +23,9 @@ A small YAML format, validated by pydantic::
     deny: ["Globex"]
     context: {US_SSN: ["employee number"]}
     disabled: [URL]
+    ner:                           # optional names and places tier (spaCy, offline)
+      model: en_core_web_sm        # an installed pipeline's name, or its folder
+      entities: [PERSON, LOCATION]
 """
 
 from __future__ import annotations
@@ -89,6 +92,17 @@ class CustomPattern(_Model):
         return value
 
 
+class NerSettings(_Model):
+    """The optional NER tier: which local spaCy pipeline, which entities, what score."""
+
+    backend: Literal["spacy"] = "spacy"
+    model: str = Field(min_length=1, max_length=500)
+    entities: list[Literal["PERSON", "LOCATION", "ORGANIZATION", "NRP"]] = Field(
+        default_factory=lambda: ["PERSON", "LOCATION"], min_length=1
+    )
+    score: float = Field(default=0.85, ge=0, le=1)
+
+
 class Policy(_Model):
     version: Literal[1] = 1
     default_action: Action = "tag"
@@ -103,6 +117,7 @@ class Policy(_Model):
     deny: list[str] = Field(default_factory=list)
     context: dict[str, list[str]] = Field(default_factory=dict)
     disabled: list[str] = Field(default_factory=list)
+    ner: NerSettings | None = None
 
     def rule_for(self, entity_type: str, classification: str, destination: str | None) -> Rule:
         dest = self.destinations.get(destination) if destination else None
