@@ -74,9 +74,9 @@ def test_without_org_an_empty_database_says_how_to_add_one(empty_db_url: str) ->
         organisation_id(session, None)
 
 
-# The register document is built from the tables alone, so a `risk list --json` process
-# never sets up the ORM's mappings (a twentieth of a second of every such command).
-LISTING = """
+# The read-only reports are built from tables and plain rows, so `risk list --json`,
+# `soa show` and `status` never set up the ORM's mappings (a twentieth of a second each).
+PROBE = """
 import io, json, sys
 from contextlib import redirect_stdout
 from annexa.cli.entry import load_cli
@@ -84,23 +84,39 @@ from annexa.store.models import Organisation
 sink = io.StringIO()
 with redirect_stdout(sink):
     try:
-        load_cli()(["--db", sys.argv[1], *sys.argv[2:], "risk", "list", "--json"])
+        load_cli()(["--db", *sys.argv[1:]])
     except SystemExit as exc:
         assert not exc.code, exc.code
 print(json.dumps({"configured": Organisation.__mapper__.configured, "out": sink.getvalue()}))
 """
+REPORTS = {
+    "risk list": (["risk", "list", "--json"], lambda out: [r["title"] for r in out["risks"]]),
+    "soa show": (["soa", "show", "--json"], lambda out: out["summary"]["applicable"]),
+    "status": (["status", "--json"], lambda out: out["counts"]["risks"]),
+}
 
 
 @pytest.mark.parametrize("options", [[], ["--org", "test-org"]], ids=["only", "named"])
-def test_listing_the_register_as_json_needs_no_orm_mapping(
-    db_url: str, cli, options: list[str]
+@pytest.mark.parametrize("report", list(REPORTS))
+def test_read_only_reports_need_no_orm_mapping(
+    db_url: str, cli, options: list[str], report: str
 ) -> None:
     added = cli("risk", "add", "Prompt leakage", "--likelihood", "3", "--impact", "4", "--json")
     assert added.exit_code == 0, added.output
+    treated = cli("risk", "treat", "R-0001", "--option", "modify", "--control", "A.8.12")
+    assert treated.exit_code == 0, treated.output
+    command, read = REPORTS[report]
     done = subprocess.run(
-        [sys.executable, "-c", LISTING, db_url, *options], capture_output=True, text=True
+        [sys.executable, "-c", PROBE, db_url, *options, *command], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["configured"] is False
-    assert [r["title"] for r in json.loads(report["out"])["risks"]] == ["Prompt leakage"]
+    probed = json.loads(done.stdout)
+    assert probed["configured"] is False
+    expected = _ok(cli(*options, *command))
+    assert probed["out"] and json.loads(probed["out"]) == expected
+    assert read(expected) == {"risk list": ["Prompt leakage"], "soa show": 1, "status": 1}[report]
+
+
+def _ok(result) -> dict:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

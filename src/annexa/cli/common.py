@@ -134,6 +134,12 @@ class State:
 
         return resolve_organisation(session, self.org)
 
+    def organisation_record(self, session: Session) -> Any:
+        """:meth:`organisation` as a plain row (see ``orgs.organisation_record``)."""
+        from annexa.orgs import organisation_record
+
+        return organisation_record(session, self.org)
+
     def organisation_id(self, session: Session) -> int:
         """The id of :meth:`organisation`, without loading it (see ``orgs.organisation_id``)."""
         from annexa.orgs import organisation_id

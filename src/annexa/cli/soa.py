@@ -75,7 +75,7 @@ def show(
     """Show every Annex A control with its decision, status and linked risks."""
     current = state(ctx)
     with current.reading() as session:
-        org = current.organisation(session)
+        org = current.organisation_record(session)
         document = soa_view(session, org, framework, version=version, group=group, status=status)
 
     def render() -> None:

@@ -23,7 +23,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     current = state(ctx)
     with current.reading() as session:
-        report = readiness(session, current.organisation(session))
+        report = readiness(session, current.organisation_record(session))
     emit(report, as_json, lambda: _render(report))
 
 

@@ -4,7 +4,14 @@ from annexa.orgs.service import (
     create_organisation,
     list_organisations,
     organisation_id,
+    organisation_record,
     resolve_organisation,
 )
 
-__all__ = ["create_organisation", "list_organisations", "organisation_id", "resolve_organisation"]
+__all__ = [
+    "create_organisation",
+    "list_organisations",
+    "organisation_id",
+    "organisation_record",
+    "resolve_organisation",
+]

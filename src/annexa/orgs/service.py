@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from typing import Any
+
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from annexa.errors import Conflict, InvalidInput, NotFound
 from annexa.store.models import Organisation
 from annexa.validation import optional_text, plain_number, require_text, slugify
+
+# An organisation as a loaded object or as its plain row (``organisation_record``): what
+# read-only reports take, since they read its columns only.
+OrgRecord = Organisation | Row[Any]
 
 
 def create_organisation(
@@ -85,6 +91,18 @@ def organisation_id(session: Session, wanted: str | None) -> int:
             fix="pass --org SLUG (see `annexa org list`)",
         )
     return ids[0]
+
+
+def organisation_record(session: Session, wanted: str | None) -> Row[Any]:
+    """The row of the organisation :func:`resolve_organisation` finds: its columns as
+    attributes (``.id``, ``.name``, ``.risk_matrix``, …) like an :class:`Organisation`, for
+    read-only reports that never set up the ORM (see :func:`organisation_id`)."""
+    table = Organisation.__table__
+    found = organisation_id(session, wanted)
+    row = session.execute(select(table).where(table.c.id == found)).one_or_none()
+    if row is None:  # deleted by another transaction since it was found
+        raise _no_such_organisation(wanted)
+    return row
 
 
 def _no_such_organisation(wanted: str | None) -> NotFound:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, case, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from annexa.catalog import SOA_FRAMEWORKS, get_framework
+from annexa.orgs.service import OrgRecord
 from annexa.readiness.findings import ERROR, INFO, WARNING, Finding
 from annexa.risk.defaults import DEFAULT_MATRIX_DATA
 from annexa.store.models import (
@@ -23,7 +24,6 @@ from annexa.store.models import (
     Asset,
     ContextIssue,
     InterestedParty,
-    Organisation,
     Risk,
     RiskAcceptance,
     RiskControl,
@@ -32,6 +32,21 @@ from annexa.store.models import (
     SoaVersion,
     Supplier,
 )
+
+# Table columns rather than mapped attributes: the report is all aggregate SQL, and
+# queries built from tables never make SQLAlchemy set up the ORM's mappings (a
+# twentieth of a second of `annexa status`).
+ai_system = AISystem.__table__.c
+asset = Asset.__table__.c
+context_issue = ContextIssue.__table__.c
+interested_party = InterestedParty.__table__.c
+risk = Risk.__table__.c
+risk_acceptance = RiskAcceptance.__table__.c
+risk_control = RiskControl.__table__.c
+scope_item = ScopeItem.__table__.c
+soa_entry = SoaEntry.__table__.c
+soa_version = SoaVersion.__table__.c
+supplier = Supplier.__table__.c
 
 EXAMPLES = 10
 CLAUSE_FRAMEWORK = "iso27001-2022"
@@ -49,7 +64,7 @@ class Check:
 
 
 def _count(session: Session, model: type, *conditions: Any) -> int:
-    query = select(func.count()).select_from(model).where(*conditions)
+    query = select(func.count()).select_from(model.__table__).where(*conditions)
     return session.scalar(query) or 0
 
 
@@ -58,7 +73,7 @@ def _examples(session: Session, column: Any, *conditions: Any) -> list[str]:
     return [str(value) for value in session.scalars(query)]
 
 
-def _acceptance_threshold(org: Organisation) -> int:
+def _acceptance_threshold(org: OrgRecord) -> int:
     if not org.risk_matrix:
         return int(DEFAULT_MATRIX_DATA["acceptance_threshold"])
     from annexa.risk.matrix import matrix_of  # validates what the organisation stored
@@ -67,7 +82,7 @@ def _acceptance_threshold(org: Organisation) -> int:
 
 
 class _Report:
-    def __init__(self, session: Session, org: Organisation, today: dt.date):
+    def __init__(self, session: Session, org: OrgRecord, today: dt.date):
         self.session = session
         self.org = org
         self.today = today
@@ -96,10 +111,10 @@ class _Report:
     def context(self) -> dict[str, int]:
         session, org_id = self.session, self.org.id
         internal = _count(
-            session, ContextIssue, ContextIssue.org_id == org_id, ContextIssue.kind == "internal"
+            session, ContextIssue, context_issue.org_id == org_id, context_issue.kind == "internal"
         )
         external = _count(
-            session, ContextIssue, ContextIssue.org_id == org_id, ContextIssue.kind == "external"
+            session, ContextIssue, context_issue.org_id == org_id, context_issue.kind == "external"
         )
         self.check("4.1", "internal issues recorded", internal > 0, f"{internal} internal")
         self.check("4.1", "external issues recorded", external > 0, f"{external} external")
@@ -112,13 +127,13 @@ class _Report:
             "record them with `annexa issue add TITLE --kind internal|external`",
         )
 
-        party_filter = InterestedParty.org_id == org_id
+        party_filter = interested_party.org_id == org_id
         parties = _count(session, InterestedParty, party_filter)
         without_requirements = _count(
             session,
             InterestedParty,
             party_filter,
-            func.coalesce(InterestedParty.requirements, "") == "",
+            func.coalesce(interested_party.requirements, "") == "",
         )
         self.check("4.2", "interested parties identified", parties > 0, f"{parties} parties")
         self.check(
@@ -144,20 +159,20 @@ class _Report:
             "add their requirements with `annexa party add … --requirements`",
             _examples(
                 session,
-                InterestedParty.name,
+                interested_party.name,
                 party_filter,
-                func.coalesce(InterestedParty.requirements, "") == "",
+                func.coalesce(interested_party.requirements, "") == "",
             ),
         )
 
-        scope_filter = ScopeItem.org_id == org_id
+        scope_filter = scope_item.org_id == org_id
         items = _count(session, ScopeItem, scope_filter)
         unexplained = _count(
             session,
             ScopeItem,
             scope_filter,
-            ScopeItem.in_scope.is_(False),
-            func.coalesce(ScopeItem.exclusion_reason, "") == "",
+            scope_item.in_scope.is_(False),
+            func.coalesce(scope_item.exclusion_reason, "") == "",
         )
         has_statement = bool((self.org.scope_statement or "").strip())
         self.check(
@@ -198,8 +213,8 @@ class _Report:
     # -- assets and AI systems ---------------------------------------------------------
     def inventory(self) -> dict[str, int]:
         session, org_id = self.session, self.org.id
-        assets = _count(session, Asset, Asset.org_id == org_id)
-        ownerless = (Asset.org_id == org_id, func.coalesce(Asset.owner, "") == "")
+        assets = _count(session, Asset, asset.org_id == org_id)
+        ownerless = (asset.org_id == org_id, func.coalesce(asset.owner, "") == "")
         without_owner = _count(session, Asset, *ownerless)
         self.finding(
             "ASSET_WITHOUT_OWNER",
@@ -208,7 +223,7 @@ class _Report:
             without_owner,
             "assets without an owner",
             "set one with `annexa asset update NAME --owner`",
-            _examples(session, Asset.name, *ownerless),
+            _examples(session, asset.name, *ownerless),
         )
         self.finding(
             "ASSETS_MISSING",
@@ -219,10 +234,10 @@ class _Report:
             "register assets with `annexa asset add`",
         )
 
-        ai_filter = AISystem.org_id == org_id
+        ai_filter = ai_system.org_id == org_id
         ai_systems = _count(session, AISystem, ai_filter)
-        no_oversight = (ai_filter, func.coalesce(AISystem.human_oversight, "") == "")
-        prohibited = (ai_filter, AISystem.ai_act_risk_class == "prohibited")
+        no_oversight = (ai_filter, func.coalesce(ai_system.human_oversight, "") == "")
+        prohibited = (ai_filter, ai_system.ai_act_risk_class == "prohibited")
         self.finding(
             "AI_SYSTEM_WITHOUT_OVERSIGHT",
             WARNING,
@@ -230,7 +245,7 @@ class _Report:
             _count(session, AISystem, *no_oversight),
             "AI systems without a description of human oversight",
             "describe it with `annexa ai update NAME --oversight TEXT`",
-            _examples(session, AISystem.name, *no_oversight),
+            _examples(session, ai_system.name, *no_oversight),
         )
         self.finding(
             "AI_SYSTEM_PROHIBITED",
@@ -239,15 +254,15 @@ class _Report:
             _count(session, AISystem, *prohibited),
             "AI systems classed as prohibited practices under the EU AI Act",
             "retire them or correct their risk class",
-            _examples(session, AISystem.name, *prohibited),
+            _examples(session, ai_system.name, *prohibited),
         )
-        suppliers = _count(session, Supplier, Supplier.org_id == org_id)
+        suppliers = _count(session, Supplier, supplier.org_id == org_id)
         return {"assets": assets, "ai_systems": ai_systems, "suppliers": suppliers}
 
     # -- clauses 6.1.2, 6.1.3, 8.2, 8.3: risks ------------------------------------------
     def risks(self) -> dict[str, int]:
         session, org_id, today = self.session, self.org.id, self.today
-        base = Risk.org_id == org_id
+        base = risk.org_id == org_id
         rules: list[tuple[str, str, str, str, str, Any]] = []
 
         def rule(
@@ -260,15 +275,15 @@ class _Report:
         # that list again for every risk, so there each link probes the SoA's unique
         # index instead (a join inside the per-risk EXISTS was the slowest part of this
         # report on PostgreSQL: it scanned the SoA again for every overdue risk).
-        implemented = select(SoaEntry.framework, SoaEntry.ref).where(
-            SoaEntry.org_id == org_id, SoaEntry.status == "implemented"
+        implemented = select(soa_entry.framework, soa_entry.ref).where(
+            soa_entry.org_id == org_id, soa_entry.status == "implemented"
         )
         if session.get_bind().dialect.name == "postgresql":
-            not_implemented = tuple_(RiskControl.framework, RiskControl.ref).not_in(implemented)
+            not_implemented = tuple_(risk_control.framework, risk_control.ref).not_in(implemented)
         else:
             not_implemented = ~exists(
                 implemented.where(
-                    SoaEntry.framework == RiskControl.framework, SoaEntry.ref == RiskControl.ref
+                    soa_entry.framework == risk_control.framework, soa_entry.ref == risk_control.ref
                 )
             )
         rule(
@@ -277,7 +292,7 @@ class _Report:
             "6.1.2",
             "risks without an inherent likelihood and impact",
             "assess them with `annexa risk assess REF --likelihood N --impact N`",
-            Risk.inherent_score.is_(None),
+            risk.inherent_score.is_(None),
         )
         rule(
             "RISK_WITHOUT_OWNER",
@@ -285,7 +300,7 @@ class _Report:
             "6.1.2",
             "risks without an owner",
             "name one with `annexa risk update REF --owner NAME`",
-            func.coalesce(Risk.owner, "") == "",
+            func.coalesce(risk.owner, "") == "",
         )
         rule(
             "RISK_WITHOUT_TREATMENT",
@@ -293,7 +308,7 @@ class _Report:
             "6.1.3",
             "risks without a treatment decision",
             "decide with `annexa risk treat REF --option …`",
-            Risk.treatment.is_(None),
+            risk.treatment.is_(None),
         )
         rule(
             "RISK_RESIDUAL_NOT_ASSESSED",
@@ -301,8 +316,8 @@ class _Report:
             "6.1.3",
             "treated risks without a residual assessment",
             "add it with `annexa risk assess REF --residual …`",
-            Risk.treatment.is_not(None),
-            Risk.residual_score.is_(None),
+            risk.treatment.is_not(None),
+            risk.residual_score.is_(None),
         )
         rule(
             "RISK_REVIEW_OVERDUE",
@@ -310,7 +325,7 @@ class _Report:
             "8.2",
             "risks whose review date has passed",
             "review them and set a new date (`annexa risk update REF --review-date`)",
-            Risk.review_date < today,
+            risk.review_date < today,
         )
         rule(
             "RISK_TREATMENT_OVERDUE",
@@ -318,13 +333,13 @@ class _Report:
             "8.3",
             "risk treatments past their due date with controls not yet implemented",
             "implement the controls (`annexa soa set REF --status implemented`) or re-plan",
-            Risk.due_date < today,
-            Risk.treatment == "modify",
-            exists(select(RiskControl.id).where(RiskControl.risk_id == Risk.id, not_implemented)),
+            risk.due_date < today,
+            risk.treatment == "modify",
+            exists(select(risk_control.id).where(risk_control.risk_id == risk.id, not_implemented)),
         )
         valid_acceptance = exists(
-            select(RiskAcceptance.id).where(
-                RiskAcceptance.risk_id == Risk.id, RiskAcceptance.expires_on >= today
+            select(risk_acceptance.id).where(
+                risk_acceptance.risk_id == risk.id, risk_acceptance.expires_on >= today
             )
         )
         threshold = _acceptance_threshold(self.org)
@@ -335,7 +350,7 @@ class _Report:
             f"risks whose residual score exceeds the acceptance threshold ({threshold}) "
             "without a valid acceptance",
             "treat them further or record acceptance (`annexa risk accept REF --approver …`)",
-            Risk.residual_score > threshold,
+            risk.residual_score > threshold,
             ~valid_acceptance,
         )
         rule(
@@ -344,7 +359,7 @@ class _Report:
             "6.1.3",
             "risk acceptances that have expired",
             "review the risk and renew or revise the acceptance",
-            exists(select(RiskAcceptance.id).where(RiskAcceptance.risk_id == Risk.id)),
+            exists(select(risk_acceptance.id).where(risk_acceptance.risk_id == risk.id)),
             ~valid_acceptance,
         )
 
@@ -365,7 +380,7 @@ class _Report:
             rules, tallies[1:], strict=True
         ):
             counts[code] = int(count)
-            examples = _examples(session, Risk.ref, base, condition) if count else []
+            examples = _examples(session, risk.ref, base, condition) if count else []
             self.finding(code, severity, clause, int(count), message, fix, examples)
         not_assessed = counts["RISK_NOT_ASSESSED"]
         without_owner = counts["RISK_WITHOUT_OWNER"]
@@ -432,12 +447,12 @@ class _Report:
         session, org_id = self.session, self.org.id
         rows = session.execute(
             select(
-                SoaEntry.framework,
-                SoaEntry.ref,
-                SoaEntry.applicable,
-                SoaEntry.justification,
-                SoaEntry.status,
-            ).where(SoaEntry.org_id == org_id)
+                soa_entry.framework,
+                soa_entry.ref,
+                soa_entry.applicable,
+                soa_entry.justification,
+                soa_entry.status,
+            ).where(soa_entry.org_id == org_id)
         ).all()
         decisions = {(row.framework, row.ref): row for row in rows}
         planned = {
@@ -447,9 +462,9 @@ class _Report:
         }
         published = dict(
             session.execute(
-                select(SoaVersion.framework, func.max(SoaVersion.number))
-                .where(SoaVersion.org_id == org_id)
-                .group_by(SoaVersion.framework)
+                select(soa_version.framework, func.max(soa_version.number))
+                .where(soa_version.org_id == org_id)
+                .group_by(soa_version.framework)
             ).all()
         )
 
@@ -587,8 +602,10 @@ def _clause_rows(checks: list[Check]) -> list[dict[str, Any]]:
     return rows
 
 
-def readiness(session: Session, org: Organisation, today: dt.date | None = None) -> dict[str, Any]:
-    """The readiness report: clause status, Annex A theme progress and findings."""
+def readiness(session: Session, org: OrgRecord, today: dt.date | None = None) -> dict[str, Any]:
+    """The readiness report: clause status, Annex A theme progress and findings.
+
+    ``org`` is an :class:`Organisation` or its plain row (``orgs.organisation_record``)."""
     report = _Report(session, org, today or dt.date.today())
     counts: dict[str, int] = {}
     counts |= report.context()
@@ -625,14 +642,14 @@ def _linked_refs(org_id: int, framework: str) -> Select[Any]:
     distinct control (about a hundred) instead of reading every link (a DISTINCT took
     40 ms on PostgreSQL, which hashed them in parallel workers).
     """
-    in_framework = (RiskControl.org_id == org_id, RiskControl.framework == framework)
+    in_framework = (risk_control.org_id == org_id, risk_control.framework == framework)
     found = (
-        select(func.min(RiskControl.ref).label("ref"))
+        select(func.min(risk_control.ref).label("ref"))
         .where(*in_framework)
         .cte("linked_ref", recursive=True)
     )
     following = (
-        select(func.min(RiskControl.ref)).where(*in_framework, RiskControl.ref > found.c.ref)
+        select(func.min(risk_control.ref)).where(*in_framework, risk_control.ref > found.c.ref)
     ).scalar_subquery()
     found = found.union_all(select(following).where(found.c.ref.is_not(None)))
     return select(found.c.ref).where(found.c.ref.is_not(None))

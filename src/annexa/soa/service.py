@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from annexa.errors import Conflict, InvalidInput, NotFound
@@ -100,14 +100,16 @@ def linked_risks(
     the org index instead and look every row up, three to four times slower.
     """
     wanted = None if refs is None else list(refs)  # read twice when a ref holds the separator
+    # Table columns, not mapped attributes: `soa show` then never sets up the ORM's mappings.
+    control_column, risk_column = RiskControl.__table__.c.ref, Risk.__table__.c.ref
     joined = _links(
         org_id,
         framework,
         wanted,
-        RiskControl.ref,
-        func.aggregate_strings(Risk.ref, _SEPARATOR),
+        control_column,
+        func.aggregate_strings(risk_column, _SEPARATOR),
         func.count(),
-    ).group_by(RiskControl.ref)
+    ).group_by(control_column)
     # Fetched from the DBAPI cursor in one call: the ORM result layer and Row objects
     # would add their cost for values that are plain strings and integers on both drivers.
     grouped: dict[str, list[str]] = {}
@@ -115,7 +117,7 @@ def linked_risks(
         split = risk_refs.split(_SEPARATOR)
         if len(split) != count:  # a ref holding the separator (refs are generated: never)
             return _group_links(
-                session, _links(org_id, framework, wanted, RiskControl.ref, Risk.ref)
+                session, _links(org_id, framework, wanted, control_column, risk_column)
             )
         sort_risk_refs(split)
         grouped[control_ref] = split
@@ -125,14 +127,15 @@ def linked_risks(
 def _links(org_id: int, framework: str, refs: list[str] | None, *columns: Any) -> Select[Any]:
     """``columns`` of this organisation's treatment-plan links to ``framework``'s controls
     (to the controls ``refs`` only, when given)."""
+    risk, link = Risk.__table__, RiskControl.__table__
     query = (
         select(*columns)
-        .join(Risk, Risk.id == RiskControl.risk_id)
-        .where(Risk.org_id == org_id, RiskControl.framework == framework)
+        .join(risk, risk.c.id == link.c.risk_id)
+        .where(risk.c.org_id == org_id, link.c.framework == framework)
     )
     if refs is not None:
         # For a few controls the (org_id, framework, ref) index is the selective one.
-        query = query.where(RiskControl.org_id == org_id, RiskControl.ref.in_(refs))
+        query = query.where(link.c.org_id == org_id, link.c.ref.in_(refs))
     return query
 
 
@@ -151,7 +154,7 @@ def _ordered_reasons(reasons: Iterable[str]) -> list[str]:
     return [reason for reason in REASONS if reason in chosen]
 
 
-def _own_reasons(row: SoaEntry | None) -> list[str]:
+def _own_reasons(row: SoaEntry | Row[Any] | None) -> list[str]:
     return [r for r in (row.reasons or []) if r != "risk_treatment"] if row else []
 
 
@@ -159,7 +162,9 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def derive_entry(control: Requirement, row: SoaEntry | None, risks: list[str]) -> dict[str, Any]:
+def derive_entry(
+    control: Requirement, row: SoaEntry | Row[Any] | None, risks: list[str]
+) -> dict[str, Any]:
     """One control's SoA entry from its stored decision (``row``, None when undecided) and
     the refs of the risks whose treatment links it.
 
@@ -194,14 +199,17 @@ def derive_entry(control: Requirement, row: SoaEntry | None, risks: list[str]) -
     }
 
 
-def stored_decisions(session: Session, org_id: int, framework: str) -> dict[str, SoaEntry]:
-    """The organisation's stored decisions for ``framework`` (a framework id), by control ref.
+def stored_decisions(session: Session, org_id: int, framework: str) -> dict[str, Row[Any]]:
+    """The organisation's stored decisions for ``framework`` (a framework id), by control ref:
+    plain rows of ``soa_entry``, whose columns read as a :class:`SoaEntry`'s attributes.
 
     Controls never decided have no row. Public for the same views as :func:`derive_entry`,
-    which pairs each control with its row.
+    which pairs each control with its row. Rows rather than loaded objects keep ``soa
+    show`` clear of the ORM's mapping set-up.
     """
-    rows = session.scalars(
-        select(SoaEntry).where(SoaEntry.org_id == org_id, SoaEntry.framework == framework)
+    entries = SoaEntry.__table__
+    rows = session.execute(
+        select(entries).where(entries.c.org_id == org_id, entries.c.framework == framework)
     )
     return {row.ref: row for row in rows}
 

@@ -12,6 +12,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from annexa.errors import Conflict, InvalidInput, NotFound
+from annexa.orgs.service import OrgRecord
 from annexa.soa.service import (
     DIFF_FIELDS,
     filter_entries,
@@ -19,7 +20,7 @@ from annexa.soa.service import (
     soa_framework,
     summarise,
 )
-from annexa.store.models import Organisation, SoaVersion, utcnow
+from annexa.store.models import SoaVersion, utcnow
 from annexa.validation import optional_text, plain_number
 
 CURRENT = "current"
@@ -186,7 +187,7 @@ def diff(
 
 def soa_view(
     session: Session,
-    org: Organisation,
+    org: OrgRecord,
     framework: str | None,
     *,
     version: int | None = None,
@@ -194,7 +195,8 @@ def soa_view(
     status: str | None = None,
 ) -> dict[str, Any]:
     """The SoA as ``soa show --json`` prints it and every export writes it: the current
-    decisions, or a published version (``version``), optionally filtered."""
+    decisions, or a published version (``version``), optionally filtered. ``org`` may be
+    the organisation's plain row (``orgs.organisation_record``)."""
     fw = soa_framework(framework)
     published = get_version(session, org.id, fw.id, version) if version is not None else None
     entries = list(published.entries) if published else soa_entries(session, org.id, fw.id)
