@@ -11,6 +11,7 @@ runs them), printing wall time and peak resident memory of each, on SQLite and P
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import random
 import subprocess
@@ -230,6 +231,10 @@ def main() -> None:
     parser.add_argument("--risks", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
+    # Bytecode for Annexa's modules, as an installed package has it (pip writes it for a
+    # wheel, scripts/start.sh for the editable install): otherwise, where
+    # PYTHONDONTWRITEBYTECODE is set, every measured process compiles the edited modules.
+    compileall.compile_dir(str(ROOT / "src"), quiet=1)
 
     results = []
     backends = ["sqlite", "postgresql"] if options.backend == "both" else [options.backend]
