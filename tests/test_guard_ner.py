@@ -153,3 +153,34 @@ def test_a_stream_redacts_names_split_across_chunks(pipeline: str) -> None:
         stream = StreamRedactor(guard)
         out = "".join(stream.feed(TEXT[i : i + size]) for i in range(0, len(TEXT), size))
         assert out + stream.close() == whole
+
+
+def test_the_api_applies_the_organisation_policy_tier(
+    pipeline: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.api_support import ORG_A, make_api
+
+    for name in ("ANNEXA_GUARD_MASTER_KEY", "ANNEXA_GUARD_MASTER_KEY_FILE", "ANNEXA_GUARD_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ANNEXA_GUARD_POLICY_DIR", str(tmp_path))
+    (tmp_path / f"{ORG_A}.yaml").write_text(
+        yaml.safe_dump(_policy(pipeline) | {"default_action": "tag"}), encoding="utf-8"
+    )
+    api = make_api(db_url)
+    try:
+        scanned = api.send("editor", "POST", f"/api/v1/orgs/{ORG_A}/guard/scan", {"text": TEXT})
+        assert scanned.status_code == 200, scanned.text
+        types = [f["entity_type"] for f in scanned.json()["findings"]]
+        assert types == ["PERSON", "LOCATION", "EMAIL_ADDRESS", "PERSON"]
+        redacted = api.send("editor", "POST", f"/api/v1/orgs/{ORG_A}/guard/redact", {"text": TEXT})
+        assert redacted.status_code == 200, redacted.text
+        assert redacted.json()["text"].startswith("<PERSON_1> from Globex flew to <LOCATION_1>")
+
+        (tmp_path / f"{ORG_A}.yaml").write_text(
+            yaml.safe_dump(_policy(str(tmp_path / "gone"))), encoding="utf-8"
+        )
+        refused = api.send("editor", "POST", f"/api/v1/orgs/{ORG_A}/guard/scan", {"text": TEXT})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["field"] == "ner.model"
+    finally:
+        api.database.dispose()
