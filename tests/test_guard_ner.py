@@ -184,3 +184,27 @@ def test_the_api_applies_the_organisation_policy_tier(
         assert refused.json()["error"]["field"] == "ner.model"
     finally:
         api.database.dispose()
+
+
+def test_long_documents_are_read_in_segments_without_losing_a_name(pipeline: str) -> None:
+    from annexa.guard.ner import MAX_SPAN, SEGMENT, segments
+
+    guard = Guard(parse_policy(_policy(pipeline)))
+    filler = "lorem ipsum " * (SEGMENT // 12)
+    # one name across the first cut (no line break near it), one after a line break
+    before = filler[: SEGMENT - 10] + " "
+    text = before + "Maria Gonzalez flew on. " + filler + "\nAnn Lee in Lisbon.\n"
+    text += filler * 2
+    pieces = segments(text)
+    assert len(pieces) > 2
+    assert all(len(piece) <= SEGMENT for _, piece in pieces)
+    assert all(text[offset : offset + len(piece)] == piece for offset, piece in pieces)
+    assert pieces[1][0] == SEGMENT - MAX_SPAN  # cut mid-line: the next piece overlaps
+    assert text.index("Gonzalez") < SEGMENT < text.index("Gonzalez") + 8
+    found = [f for f in guard.scan(text).findings if f.detector == "ner"]
+    assert [(f.entity_type, f.text) for f in found] == [
+        ("PERSON", "Maria Gonzalez"),
+        ("PERSON", "Ann Lee"),
+        ("LOCATION", "Lisbon"),
+    ]
+    assert all(text[f.start : f.end] == f.text for f in found)

@@ -52,51 +52,92 @@ class SpacyNer:
         entities: Iterable[str] = ("PERSON", "LOCATION"),
         score: float = 0.85,
     ):
-        try:
-            import spacy  # type: ignore[import-not-found]
-        except ImportError:
-            raise InvalidInput(
-                "the NER tier needs spaCy, which is not installed",
-                field="ner.model",
-                fix="pip install 'annexa[ner]' and a spaCy pipeline, or remove ner from the policy",
-            ) from None
-        try:
-            nlp = spacy.load(model)
-        except OSError:
-            raise InvalidInput(
-                f"spaCy pipeline {model!r} is not installed here",
-                field="ner.model",
-                fix=f"install it offline (pip install a model package) or give its folder; "
-                f"with network access: python -m spacy download {model}",
-            ) from None
-        # Only the components that find entities (and what feeds them) run on each text.
-        finding = {"tok2vec", "transformer", "ner", "entity_ruler", "span_ruler"}
-        nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in finding])
-        self._nlp = nlp
+        self._nlp, self._lock = _pipeline(model)
         self.entities = frozenset(entities)
         self.score = score
 
     def analyze(self, text: str) -> list[Finding]:
-        found = []
-        for ent in self._nlp(text).ents:
-            entity_type = LABELS.get(ent.label_)
-            if entity_type in self.entities and ent.end_char - ent.start_char <= MAX_SPAN:
-                found.append(
-                    make_finding(
-                        entity_type,
-                        ent.start_char,
-                        ent.end_char,
-                        self.score,
-                        ent.text,
-                        "ner",
-                        CLASSIFICATION.get(entity_type, "internal"),
-                    )
+        found: dict[tuple[int, int, str], Finding] = {}
+        for offset, segment in segments(text):
+            with self._lock:  # a pipeline is not promised to be safe across threads
+                doc = self._nlp(segment)
+            for ent in doc.ents:
+                entity_type = LABELS.get(ent.label_)
+                if entity_type not in self.entities or ent.end_char - ent.start_char > MAX_SPAN:
+                    continue
+                start, end = offset + ent.start_char, offset + ent.end_char
+                found[(start, end, entity_type)] = make_finding(
+                    entity_type,
+                    start,
+                    end,
+                    self.score,
+                    ent.text,
+                    "ner",
+                    CLASSIFICATION.get(entity_type, "internal"),
                 )
-        return found
+        return sorted(found.values(), key=lambda f: (f.start, f.end))
 
 
-_loaded: dict[tuple[str, str, frozenset[str], float], NerBackend] = {}
-_lock = threading.Lock()
+# Text per pipeline call: spaCy refuses more than a million characters, and its memory
+# grows with the text.
+SEGMENT = 100_000
+
+
+def segments(text: str, size: int = SEGMENT) -> list[tuple[int, str]]:
+    """``text`` in pieces of at most ``size`` characters, with their offsets. Pieces end
+    at a line break where one is near; a piece cut elsewhere is followed by one starting
+    ``MAX_SPAN`` characters earlier, so a name across the cut is whole in one of them."""
+    if len(text) <= size:
+        return [(0, text)]
+    pieces = []
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            newline = text.rfind("\n", start + size // 2, end)
+            if newline >= 0:
+                pieces.append((start, text[start : newline + 1]))
+                start = newline + 1
+                continue
+        pieces.append((start, text[start:end]))
+        if end == len(text):
+            break
+        start = end - MAX_SPAN
+    return pieces
+
+
+_pipelines: dict[str, tuple[Any, threading.Lock]] = {}
+_pipelines_lock = threading.Lock()
+
+
+def _pipeline(model: str) -> tuple[Any, threading.Lock]:
+    """The spaCy pipeline ``model``, loaded once per process (loading takes seconds)."""
+    with _pipelines_lock:
+        if model in _pipelines:
+            return _pipelines[model]
+    try:
+        import spacy  # type: ignore[import-not-found]
+    except ImportError:
+        raise InvalidInput(
+            "the NER tier needs spaCy, which is not installed",
+            field="ner.model",
+            fix="pip install 'annexa[ner]' and a spaCy pipeline, or remove ner from the policy",
+        ) from None
+    try:
+        nlp = spacy.load(model)
+    except OSError:
+        raise InvalidInput(
+            f"spaCy pipeline {model!r} is not installed here",
+            field="ner.model",
+            fix=f"install it offline (pip install a model package) or give its folder; "
+            f"with network access: python -m spacy download {model}",
+        ) from None
+    # Only the components that find entities (and what feeds them) run on each text.
+    finding = {"tok2vec", "transformer", "ner", "entity_ruler", "span_ruler"}
+    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in finding])
+    nlp.max_length = max(nlp.max_length, SEGMENT)
+    with _pipelines_lock:
+        return _pipelines.setdefault(model, (nlp, threading.Lock()))
 
 
 def load_ner(
@@ -106,17 +147,12 @@ def load_ner(
     entities: Iterable[str] = ("PERSON", "LOCATION"),
     score: float = 0.85,
 ) -> NerBackend:
-    """The backend for ``model``, loaded once per process (loading takes seconds)."""
+    """The backend for ``model`` (its pipeline is loaded once per process)."""
     if name != "spacy":
         raise InvalidInput(
             f"unknown NER backend {name!r}", field="ner.backend", fix="use backend: spacy"
         )
-    key = (name, model, frozenset(entities), score)
-    with _lock:
-        backend = _loaded.get(key)
-        if backend is None:
-            backend = _loaded[key] = SpacyNer(model, entities=entities, score=score)
-    return backend
+    return SpacyNer(model, entities=entities, score=score)
 
 
 def from_policy(settings: Any) -> NerBackend:
