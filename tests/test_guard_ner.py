@@ -21,6 +21,7 @@ from annexa.cli.main import app
 from annexa.errors import InvalidInput
 from annexa.guard import Guard, ScanError, StreamRedactor, parse_policy
 from annexa.guard.findings import Finding
+from tests.conftest import CliCall
 
 TEXT = "Maria Gonzalez from Globex flew to Lisbon; mail maria@example.com or call Dr. Ann Lee."
 
@@ -208,3 +209,49 @@ def test_long_documents_are_read_in_segments_without_losing_a_name(pipeline: str
         ("LOCATION", "Lisbon"),
     ]
     assert all(text[f.start : f.end] == f.text for f in found)
+
+
+def test_the_cli_ner_option_turns_the_tier_on(pipeline: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    doc = tmp_path / "note.txt"
+    doc.write_text(TEXT)
+    done = runner.invoke(app, ["guard", "scan", "--ner", pipeline, str(doc), "--json"])
+    assert done.exit_code == 0, done.output
+    types = [f["entity_type"] for f in json.loads(done.stdout)["results"][0]["findings"]]
+    assert types == ["PERSON", "LOCATION", "EMAIL_ADDRESS", "PERSON"]
+    # with a policy: its entities and actions, the option's pipeline
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {"ner": {"model": "not-used", "entities": ["ORGANIZATION"]}, "default_action": "redact"}
+        )
+    )
+    done = runner.invoke(
+        app, ["guard", "redact", "--policy", str(policy), "--ner", pipeline], input=TEXT
+    )
+    assert done.exit_code == 0, done.output
+    assert (
+        done.stdout
+        == "Maria Gonzalez from [REDACTED] flew to Lisbon; mail [REDACTED] or call Dr. Ann Lee."
+    )
+    for bad, field in [("", "--ner"), (str(tmp_path / "missing"), "--ner")]:
+        done = runner.invoke(app, ["guard", "scan", "--ner", bad, str(doc)])
+        assert done.exit_code == 2, done.output
+        assert field in done.output
+
+
+def test_names_go_to_the_vault_and_come_back(
+    pipeline: str, cli: CliCall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ANNEXA_GUARD_MASTER_KEY", "ANNEXA_GUARD_MASTER_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("ANNEXA_GUARD_POLICY_DIR", raising=False)
+    redacted = cli("guard", "redact", "--vault", "--ner", pipeline, input=TEXT)
+    assert redacted.exit_code == 0, redacted.output
+    assert redacted.stdout == (
+        "<PERSON_1> from Globex flew to <LOCATION_1>; "
+        "mail <EMAIL_ADDRESS_1> or call Dr. <PERSON_2>."
+    )
+    back = cli("guard", "restore", input=redacted.stdout)
+    assert back.exit_code == 0, back.output
+    assert back.stdout == TEXT

@@ -41,6 +41,14 @@ Files = Annotated[
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="YAML policy (see docs/guard.md).")
 ]
+NerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ner",
+        help="Also find names and places (PERSON, LOCATION) with this installed spaCy "
+        "pipeline, by name or folder (offline); instead of the policy's ner.model.",
+    ),
+]
 
 
 def _inputs(files: list[Path] | None) -> list[tuple[str, str]]:
@@ -61,21 +69,30 @@ def _inputs(files: list[Path] | None) -> list[tuple[str, str]]:
     return out
 
 
-def _guard(policy: Path | None):  # type: ignore[no-untyped-def]
-    from annexa.guard import Guard, load_policy
+def _guard(policy: Path | None, ner: str | None = None):  # type: ignore[no-untyped-def]
+    from annexa.guard import Guard, Policy, load_policy, with_ner
 
     key = os.environ.get("ANNEXA_GUARD_KEY")
-    return Guard(load_policy(policy) if policy else None, key=key.encode() if key else None)
+    chosen = load_policy(policy) if policy else Policy()
+    if ner is not None:
+        chosen = with_ner(chosen, ner)
+    try:
+        return Guard(chosen, key=key.encode() if key else None)
+    except InvalidInput as exc:
+        if ner is not None and exc.field == "ner.model":  # the pipeline came from --ner
+            raise InvalidInput(exc.message, field="--ner", fix=exc.fix) from None
+        raise
 
 
 @app.command("scan")
 def scan(
     files: Files = None,
     policy: PolicyOpt = None,
+    ner: NerOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List sensitive data found. Exit 4 if anything could not be scanned."""
-    guard = _guard(policy)
+    guard = _guard(policy, ner)
     results = []
     failed = False
     for name, text in _inputs(files):
@@ -136,6 +153,7 @@ def redact(
             "with s, m, h, d (default 1h, at most 366d).",
         ),
     ] = None,
+    ner: NerOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Print the text with sensitive data replaced. Exit 3 if the policy blocks it,
@@ -146,9 +164,9 @@ def redact(
         raise InvalidInput("--ttl applies to the vault", field="--ttl", fix="add --vault")
     inputs = _inputs(files)
     if vault:
-        redacted = _redact_with_vault(ctx, inputs, policy, destination, ttl)
+        redacted = _redact_with_vault(ctx, inputs, policy, destination, ttl, ner)
     else:
-        redacted = _redact_plain(inputs, policy, destination)
+        redacted = _redact_plain(inputs, policy, destination, ner)
     outputs = []
     for name, outcome in redacted:
         if isinstance(outcome, Blocked):
@@ -191,10 +209,10 @@ def _attempt(guard, text: str, destination: str | None, state_):  # type: ignore
         return exc
 
 
-def _redact_plain(inputs, policy, destination):  # type: ignore[no-untyped-def]
+def _redact_plain(inputs, policy, destination, ner):  # type: ignore[no-untyped-def]
     from annexa.guard import RedactionState
 
-    guard = _guard(policy)
+    guard = _guard(policy, ner)
     done = []
     for name, text in inputs:
         outcome = _attempt(guard, text, destination, RedactionState(key=guard.key))
@@ -204,11 +222,11 @@ def _redact_plain(inputs, policy, destination):  # type: ignore[no-untyped-def]
     return done
 
 
-def _redact_with_vault(ctx, inputs, policy, destination, ttl):  # type: ignore[no-untyped-def]
+def _redact_with_vault(ctx, inputs, policy, destination, ttl, ner):  # type: ignore[no-untyped-def]
     """Each file in its own transaction: one batch of vault writes each, whose locks are
     taken in one order (concurrent writers cannot deadlock). A refused file stops the run;
     what earlier files vaulted is never printed and simply expires."""
-    from annexa.guard import load_policy
+    from annexa.guard import load_policy, with_ner
     from annexa.guard.service import (
         DEFAULT_TTL,
         check_destination,
@@ -229,6 +247,8 @@ def _redact_with_vault(ctx, inputs, policy, destination, ttl):  # type: ignore[n
         with db.transaction(actor=cli_actor()) as session:
             org = current.organisation(session)
             policy_ = chosen or policy_for(org.slug)
+            if ner is not None:
+                policy_ = with_ner(policy_, ner)
             check_destination(policy_, destination)
             guard = guard_for(policy_)
             key = key or master_key(db.sqlite_file, create=True)  # once all else is right

@@ -14,7 +14,7 @@ from annexa.guard.findings import Blocked, Finding, GuardError, RedactResult, Sc
 from annexa.guard.injection import InjectionReport, detect_injection
 from annexa.guard.ner import NerBackend, load_ner
 from annexa.guard.operators import RedactionState, fake, mask, pseudonym
-from annexa.guard.policy import Policy, load_policy, parse_policy
+from annexa.guard.policy import Policy, load_policy, parse_policy, with_ner
 from annexa.guard.vault import Vault
 
 __all__ = [
@@ -40,4 +40,5 @@ __all__ = [
     "parse_policy",
     "pseudonym",
     "resolve_overlaps",
+    "with_ner",
 ]

@@ -140,6 +140,21 @@ class Policy(_Model):
         return Rule(action=self.default_action)
 
 
+def with_ner(policy: Policy, model: str, *, field: str = "--ner") -> Policy:
+    """``policy`` with its NER tier on the pipeline ``model``; the entities and score it
+    names are kept."""
+    settings = policy.ner.model_dump() if policy.ner else {}
+    try:
+        ner = NerSettings.model_validate({**settings, "model": model})
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"{model!r} is not a pipeline name: {exc.errors()[0]['msg']}",
+            field=field,
+            fix="give an installed spaCy pipeline's name (en_core_web_sm) or its folder",
+        ) from None
+    return policy.model_copy(update={"ner": ner})
+
+
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     try:
