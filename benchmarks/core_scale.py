@@ -2,7 +2,8 @@
 
 Builds the organisation with bulk inserts, then times `annexa soa show --json`,
 `annexa risk list --json` and `annexa status --json` as separate processes (the way a user
-runs them), printing wall time and peak resident memory of each, on SQLite and PostgreSQL.
+runs them, round-robin), printing wall time and peak resident memory of each, on SQLite and
+PostgreSQL, and a machine speed reference to compare runs by.
 
     .venv/bin/python benchmarks/core_scale.py [--backend sqlite|postgresql|both]
         [--assets 10000] [--risks 50000] [--repeat 3]
@@ -205,9 +206,14 @@ def run_measured(url: str, args: list[str]) -> dict[str, float]:
 
 
 def measure(backend: str, url: str, repeat: int) -> list[dict[str, object]]:
+    # Round-robin over the commands, so that a machine whose speed drifts (a shared VM)
+    # slows every command alike instead of whichever ran during the slow minute.
+    runs_of: dict[str, list[dict[str, float]]] = {label: [] for label in COMMANDS}
+    for _ in range(repeat):
+        for label, args in COMMANDS.items():
+            runs_of[label].append(run_measured(url, args))
     rows: list[dict[str, object]] = []
-    for label, args in COMMANDS.items():
-        runs = [run_measured(url, args) for _ in range(repeat)]
+    for label, runs in runs_of.items():
         best = min(runs, key=lambda run: run["command"])
         rows.append(
             {
@@ -288,6 +294,20 @@ def main() -> None:
             f"{int(row['bytes']) / 1024:.0f}",
         )
     console.print(table)
+    console.print(
+        f"machine speed reference: a fixed Python loop took {reference_seconds():.3f} s "
+        "(compare runs by it: timings on a shared machine move by a fifth or more)"
+    )
+
+
+def reference_seconds() -> float:
+    """Best of three runs of a fixed CPU-bound loop, to compare the machine between runs."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(range(10_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 if __name__ == "__main__":
