@@ -22,6 +22,7 @@ from annexa.store.models import Organisation
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from sqlalchemy import Row
 
 
 class _ConsoleOnFirstUse:
@@ -134,7 +135,7 @@ class State:
 
         return resolve_organisation(session, self.org)
 
-    def organisation_record(self, session: Session) -> Any:
+    def organisation_record(self, session: Session) -> Row[Any]:
         """:meth:`organisation` as a plain row (see ``orgs.organisation_record``)."""
         from annexa.orgs import organisation_record
 
