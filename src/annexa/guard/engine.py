@@ -717,9 +717,9 @@ class Guard:
         if ner is None and self.policy.ner is not None:
             ner = ner_from_policy(self.policy.ner)
         self.ner = ner
-        disabled = set(self.policy.disabled)
+        self._disabled = frozenset(self.policy.disabled)
         detectors = [
-            det for det in builtin_detectors(phone_regions) if det.entity_type not in disabled
+            det for det in builtin_detectors(phone_regions) if det.entity_type not in self._disabled
         ]
         for entity_type, words in self.policy.context.items():
             detectors = [
@@ -1128,11 +1128,10 @@ class Guard:
         """The NER tier's findings under the policy's thresholds, allow-list and disabled
         entities, as the pattern tier's are."""
         policy = self.policy
-        disabled = set(policy.disabled)
         return [
             f
             for f in found
-            if f.entity_type not in disabled
+            if f.entity_type not in self._disabled
             and f.score >= policy.thresholds.get(f.entity_type, policy.default_threshold)
             and f.text.lower() not in self._allow
         ]

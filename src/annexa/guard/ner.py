@@ -32,7 +32,6 @@ LABELS = {
     "ORG": "ORGANIZATION",
     "NORP": "NRP",
 }
-ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
 CLASSIFICATION = {"PERSON": "personal", "LOCATION": "personal", "NRP": "personal"}
 # The longest name or place the tier reports: bounds what a stream redactor holds back.
 MAX_SPAN = 100

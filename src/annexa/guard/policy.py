@@ -140,7 +140,7 @@ class Policy(_Model):
         return Rule(action=self.default_action)
 
 
-def with_ner(policy: Policy, model: str, *, field: str = "--ner") -> Policy:
+def with_ner(policy: Policy, model: str) -> Policy:
     """``policy`` with its NER tier on the pipeline ``model``; the entities and score it
     names are kept."""
     settings = policy.ner.model_dump() if policy.ner else {}
@@ -149,7 +149,7 @@ def with_ner(policy: Policy, model: str, *, field: str = "--ner") -> Policy:
     except ValidationError as exc:
         raise InvalidInput(
             f"{model!r} is not a pipeline name: {exc.errors()[0]['msg']}",
-            field=field,
+            field="--ner",
             fix="give an installed spaCy pipeline's name (en_core_web_sm) or its folder",
         ) from None
     return policy.model_copy(update={"ner": ner})
