@@ -17,7 +17,7 @@ from annexa.soa import (
     set_decision,
     soa_entries,
 )
-from annexa.soa.service import linked_risks
+from annexa.soa.entries import linked_risks
 from annexa.store.db import Database
 from annexa.store.models import Organisation, Risk, RiskControl, SoaEntry, SoaVersion
 

@@ -13,6 +13,7 @@ from annexa.errors import Conflict
 from annexa.orgs import create_organisation
 from annexa.store.db import Database
 from annexa.store.models import Base, Organisation
+from annexa.store.tables import organisation
 from tests.conftest import BACKENDS, make_cli
 
 
@@ -132,6 +133,23 @@ def test_a_reading_session_sees_one_snapshot(db: Database) -> None:
     with db.reading() as session:
         after = session.scalars(select(Organisation.slug).order_by(Organisation.slug)).all()
     assert after == sorted([*before, "written-meanwhile"])
+
+
+def test_a_snapshot_connection_sees_one_snapshot_and_writes_nothing(db: Database) -> None:
+    """``Database.snapshot`` (the Core reads of ``risk list --json``, ``soa show`` and
+    ``status``) keeps the same promise as a reading session, and rolls back what it did."""
+    slugs = select(organisation.c.slug).order_by(organisation.c.slug)
+    with db.snapshot() as connection:
+        before = connection.scalars(slugs).all()
+        with db.transaction() as writer:
+            create_organisation(writer, "Written Meanwhile")
+        assert connection.scalars(slugs).all() == before
+    with db.snapshot() as connection:
+        assert connection.scalars(slugs).all() == sorted([*before, "written-meanwhile"])
+        connection.execute(organisation.update().values(sector="Changed by a reader"))
+    with db.snapshot() as connection:
+        sectors = connection.scalars(select(organisation.c.sector)).all()
+    assert "Changed by a reader" not in sectors
 
 
 def test_postgresql_sessions_run_without_jit_and_keep_the_urls_options(request, tmp_path) -> None:  # type: ignore[no-untyped-def]

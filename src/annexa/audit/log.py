@@ -507,7 +507,7 @@ def _resolve_slugs(connection: Connection, described: list[dict[str, Any]]) -> N
     if wanted:
         # Driver SQL: the SQLAlchemy statement cost more than the query, once per commit.
         terms = ", ".join([_placeholder(connection)] * len(wanted))
-        sql = f"SELECT id, slug FROM {m.Organisation.__tablename__} WHERE id IN ({terms})"  # noqa: S608
+        sql = f"SELECT id, slug FROM {m.Organisation.__table__.name} WHERE id IN ({terms})"  # noqa: S608
         found = dict(connection.exec_driver_sql(sql, tuple(wanted)).all())
     for d in described:
         if "org" not in d:

@@ -6,17 +6,18 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, select
 
 from annexa.catalog.cache import builtin_framework_views
 from annexa.catalog.models import Framework, MappingSet
 from annexa.errors import Conflict, NotFound
-from annexa.store.models import CustomFramework
+from annexa.store.tables import custom_framework
 
 # The YAML reader and the pydantic schema load when something is parsed or validated:
 # reading the built-in frameworks from the cache (most commands) needs neither.
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from annexa.catalog.schema import FrameworkDoc, MappingDoc
 
 # Frameworks whose Annex A is the subject of a Statement of Applicability.
@@ -41,15 +42,15 @@ def _key(framework_id: str) -> str:
     return (framework_id or "").strip().lower()
 
 
-def _custom_row(session: Session, org_id: int, framework_id: str) -> CustomFramework | None:
-    return session.scalar(
-        select(CustomFramework).where(
-            CustomFramework.org_id == org_id, CustomFramework.framework_id == framework_id
+def _custom_row(session: Connection | Session, org_id: int, framework_id: str) -> Row[Any] | None:
+    return session.execute(
+        select(custom_framework).where(
+            custom_framework.c.org_id == org_id, custom_framework.c.framework_id == framework_id
         )
-    )
+    ).first()
 
 
-def _from_row(row: CustomFramework) -> Framework:
+def _from_row(row: Row[Any]) -> Framework:
     from annexa.catalog.schema import FrameworkDoc
 
     doc = _validate(FrameworkDoc, row.document, f"imported framework {row.framework_id}")
@@ -57,7 +58,7 @@ def _from_row(row: CustomFramework) -> Framework:
 
 
 def get_framework(
-    framework_id: str, session: Session | None = None, org_id: int | None = None
+    framework_id: str, session: Connection | Session | None = None, org_id: int | None = None
 ) -> Framework:
     """A built-in framework, or one the organisation imported (when session and org given)."""
     key = _key(framework_id)
@@ -75,7 +76,9 @@ def get_framework(
     )
 
 
-def list_frameworks(session: Session | None = None, org_id: int | None = None) -> list[Framework]:
+def list_frameworks(
+    session: Connection | Session | None = None, org_id: int | None = None
+) -> list[Framework]:
     """Built-ins first (SoA frameworks leading), then the organisation's imports by id."""
     builtins = sorted(
         _builtins().values(),
@@ -83,10 +86,10 @@ def list_frameworks(session: Session | None = None, org_id: int | None = None) -
     )
     if session is None or org_id is None:
         return builtins
-    rows = session.scalars(
-        select(CustomFramework)
-        .where(CustomFramework.org_id == org_id)
-        .order_by(CustomFramework.framework_id)
+    rows = session.execute(
+        select(custom_framework)
+        .where(custom_framework.c.org_id == org_id)
+        .order_by(custom_framework.c.framework_id)
     )
     return builtins + [_from_row(row) for row in rows]
 
@@ -204,6 +207,8 @@ def _store_import(
             field="id",
             fix="give it another id (`id:` in the file or --id)",
         )
+    from annexa.store.models import CustomFramework  # writes go through the ORM (audit log)
+
     row = CustomFramework(
         org_id=org_id,
         framework_id=doc.id,

@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import orjson
 import typer
-from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from annexa.errors import AnnexaError
 from annexa.store.db import Database, open_database
-from annexa.store.models import Organisation
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
-    from sqlalchemy import Row
+    from sqlalchemy import Connection, Row
+    from sqlalchemy.orm import Session
+
+    from annexa.store.models import Organisation
 
 
 class _ConsoleOnFirstUse:
@@ -130,22 +131,28 @@ class State:
         with self.database().reading() as session:
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only Core connection (``Database.snapshot``): for reports that need no ORM."""
+        with self.database().snapshot() as connection:
+            yield connection
+
     def organisation(self, session: Session) -> Organisation:
         from annexa.orgs import resolve_organisation
 
         return resolve_organisation(session, self.org)
 
-    def organisation_record(self, session: Session) -> Row[Any]:
+    def organisation_record(self, db: Connection | Session) -> Row[Any]:
         """:meth:`organisation` as a plain row (see ``orgs.organisation_record``)."""
-        from annexa.orgs import organisation_record
+        from annexa.orgs.lookup import organisation_record
 
-        return organisation_record(session, self.org)
+        return organisation_record(db, self.org)
 
-    def organisation_id(self, session: Session) -> int:
+    def organisation_id(self, db: Connection | Session) -> int:
         """The id of :meth:`organisation`, without loading it (see ``orgs.organisation_id``)."""
-        from annexa.orgs import organisation_id
+        from annexa.orgs.lookup import organisation_id
 
-        return organisation_id(session, self.org)
+        return organisation_id(db, self.org)
 
 
 def cli_actor() -> str:

@@ -211,13 +211,16 @@ def list_(
         "treatment": treatment,
         "overdue": True if overdue else None,
     }
-    with current.reading() as session:
-        if as_json:
-            # Built by the database: the same document as list_risks, several times faster.
-            from annexa.risk.register_json import register_json
+    if as_json:
+        # Built by the database: the same document as list_risks, several times faster,
+        # read with Core alone (no ORM to import).
+        from annexa.risk.register_json import register_json
 
-            write_pieces(register_json(session, current.organisation_id(session), **filters))
-            return
+        with current.snapshot() as connection:
+            org_id = current.organisation_id(connection)
+            write_pieces(register_json(connection, org_id, **filters))
+        return
+    with current.reading() as session:
         org = current.organisation(session)
         matrix = risk_management.get_matrix(org)
         risks = risk_management.list_risks(session, org, **filters)

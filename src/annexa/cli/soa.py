@@ -8,19 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
+import annexa.soa as soa_management
 from annexa.cli.common import JsonFlag, actor_of, console, emit, new_app, new_table, state
 from annexa.errors import InvalidInput
-from annexa.soa import (
-    DEFAULT_FRAMEWORK,
-    diff,
-    list_versions,
-    publish,
-    set_decision,
-    soa_view,
-    version_summary,
-)
+from annexa.soa.entries import DEFAULT_FRAMEWORK, soa_framework
 from annexa.soa.export import check_format, check_target, export
-from annexa.soa.service import soa_framework
+from annexa.soa.view import soa_view
 
 app = new_app(
     "Statement of Applicability (ISO/IEC 27001 6.1.3 d, ISO/IEC 42001 6.1.3): "
@@ -74,9 +67,9 @@ def show(
 ) -> None:
     """Show every Annex A control with its decision, status and linked risks."""
     current = state(ctx)
-    with current.reading() as session:
-        org = current.organisation_record(session)
-        document = soa_view(session, org, framework, version=version, group=group, status=status)
+    with current.snapshot() as connection:  # Core only: showing the SoA needs no ORM
+        org = current.organisation_record(connection)
+        document = soa_view(connection, org, framework, version=version, group=group, status=status)
 
     def render() -> None:
         if summary_only:
@@ -188,7 +181,7 @@ def set_(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        entry = set_decision(
+        entry = soa_management.set_decision(
             session,
             org.id,
             framework,
@@ -226,7 +219,7 @@ def publish_(
     current = state(ctx)
     with current.transaction() as session:
         org = current.organisation(session)
-        version = publish(
+        version = soa_management.publish(
             session,
             org.id,
             framework,
@@ -234,7 +227,7 @@ def publish_(
             note=note,
             allow_undecided=allow_undecided,
         )
-        data = version_summary(version)
+        data = soa_management.version_summary(version)
 
     emit(
         data,
@@ -257,7 +250,10 @@ def versions(
     current = state(ctx)
     with current.reading() as session:
         org = current.organisation(session)
-        rows = [version_summary(v) for v in list_versions(session, org.id, framework)]
+        rows = [
+            soa_management.version_summary(v)
+            for v in soa_management.list_versions(session, org.id, framework)
+        ]
 
     def render() -> None:
         if not rows:
@@ -302,7 +298,7 @@ def diff_(
     current = state(ctx)
     with current.reading() as session:
         org = current.organisation(session)
-        data = diff(session, org.id, framework, v1, v2)
+        data = soa_management.diff(session, org.id, framework, v1, v2)
 
     def render() -> None:
         if not (data["changes"] or data["added"] or data["removed"]):

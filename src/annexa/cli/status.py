@@ -22,8 +22,8 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from annexa.readiness import readiness
 
     current = state(ctx)
-    with current.reading() as session:
-        report = readiness(session, current.organisation_record(session))
+    with current.snapshot() as connection:  # Core only: the report needs no ORM
+        report = readiness(connection, current.organisation_record(connection))
     emit(report, as_json, lambda: _render(report))
 
 

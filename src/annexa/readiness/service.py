@@ -10,43 +10,33 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, case, exists, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, Table, and_, case, exists, func, select, tuple_
 
 from annexa.catalog import SOA_FRAMEWORKS, get_framework
-from annexa.orgs.service import OrgRecord
+from annexa.orgs.lookup import OrgRecord
 from annexa.readiness.findings import ERROR, INFO, WARNING, Finding
 from annexa.risk.defaults import DEFAULT_MATRIX_DATA
-from annexa.store.models import (
-    AISystem,
-    Asset,
-    ContextIssue,
-    InterestedParty,
-    Risk,
-    RiskAcceptance,
-    RiskControl,
-    ScopeItem,
-    SoaEntry,
-    SoaVersion,
-    Supplier,
-)
+from annexa.store import tables
+from annexa.store.db import core_connection
 
-# Table columns rather than mapped attributes: the report is all aggregate SQL, and
-# queries built from tables never make SQLAlchemy set up the ORM's mappings (a
-# twentieth of a second of `annexa status`).
-ai_system = AISystem.__table__.c
-asset = Asset.__table__.c
-context_issue = ContextIssue.__table__.c
-interested_party = InterestedParty.__table__.c
-risk = Risk.__table__.c
-risk_acceptance = RiskAcceptance.__table__.c
-risk_control = RiskControl.__table__.c
-scope_item = ScopeItem.__table__.c
-soa_entry = SoaEntry.__table__.c
-soa_version = SoaVersion.__table__.c
-supplier = Supplier.__table__.c
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Table columns: the report is all aggregate SQL, built with Core alone (`annexa status`
+# never imports the ORM).
+ai_system = tables.ai_system.c
+asset = tables.asset.c
+context_issue = tables.context_issue.c
+interested_party = tables.interested_party.c
+risk = tables.risk.c
+risk_acceptance = tables.risk_acceptance.c
+risk_control = tables.risk_control.c
+scope_item = tables.scope_item.c
+soa_entry = tables.soa_entry.c
+soa_version = tables.soa_version.c
+supplier = tables.supplier.c
 
 EXAMPLES = 10
 CLAUSE_FRAMEWORK = "iso27001-2022"
@@ -63,12 +53,12 @@ class Check:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
 
 
-def _count(session: Session, model: type, *conditions: Any) -> int:
-    query = select(func.count()).select_from(model.__table__).where(*conditions)
+def _count(session: Connection | Session, table: Table, *conditions: Any) -> int:
+    query = select(func.count()).select_from(table).where(*conditions)
     return session.scalar(query) or 0
 
 
-def _examples(session: Session, column: Any, *conditions: Any) -> list[str]:
+def _examples(session: Connection | Session, column: Any, *conditions: Any) -> list[str]:
     query = select(column).where(*conditions).order_by(column).limit(EXAMPLES)
     return [str(value) for value in session.scalars(query)]
 
@@ -82,7 +72,7 @@ def _acceptance_threshold(org: OrgRecord) -> int:
 
 
 class _Report:
-    def __init__(self, session: Session, org: OrgRecord, today: dt.date):
+    def __init__(self, session: Connection | Session, org: OrgRecord, today: dt.date):
         self.session = session
         self.org = org
         self.today = today
@@ -111,10 +101,16 @@ class _Report:
     def context(self) -> dict[str, int]:
         session, org_id = self.session, self.org.id
         internal = _count(
-            session, ContextIssue, context_issue.org_id == org_id, context_issue.kind == "internal"
+            session,
+            tables.context_issue,
+            context_issue.org_id == org_id,
+            context_issue.kind == "internal",
         )
         external = _count(
-            session, ContextIssue, context_issue.org_id == org_id, context_issue.kind == "external"
+            session,
+            tables.context_issue,
+            context_issue.org_id == org_id,
+            context_issue.kind == "external",
         )
         self.check("4.1", "internal issues recorded", internal > 0, f"{internal} internal")
         self.check("4.1", "external issues recorded", external > 0, f"{external} external")
@@ -128,10 +124,10 @@ class _Report:
         )
 
         party_filter = interested_party.org_id == org_id
-        parties = _count(session, InterestedParty, party_filter)
+        parties = _count(session, tables.interested_party, party_filter)
         without_requirements = _count(
             session,
-            InterestedParty,
+            tables.interested_party,
             party_filter,
             func.coalesce(interested_party.requirements, "") == "",
         )
@@ -166,10 +162,10 @@ class _Report:
         )
 
         scope_filter = scope_item.org_id == org_id
-        items = _count(session, ScopeItem, scope_filter)
+        items = _count(session, tables.scope_item, scope_filter)
         unexplained = _count(
             session,
-            ScopeItem,
+            tables.scope_item,
             scope_filter,
             scope_item.in_scope.is_(False),
             func.coalesce(scope_item.exclusion_reason, "") == "",
@@ -213,9 +209,9 @@ class _Report:
     # -- assets and AI systems ---------------------------------------------------------
     def inventory(self) -> dict[str, int]:
         session, org_id = self.session, self.org.id
-        assets = _count(session, Asset, asset.org_id == org_id)
+        assets = _count(session, tables.asset, asset.org_id == org_id)
         ownerless = (asset.org_id == org_id, func.coalesce(asset.owner, "") == "")
-        without_owner = _count(session, Asset, *ownerless)
+        without_owner = _count(session, tables.asset, *ownerless)
         self.finding(
             "ASSET_WITHOUT_OWNER",
             WARNING,
@@ -235,14 +231,14 @@ class _Report:
         )
 
         ai_filter = ai_system.org_id == org_id
-        ai_systems = _count(session, AISystem, ai_filter)
+        ai_systems = _count(session, tables.ai_system, ai_filter)
         no_oversight = (ai_filter, func.coalesce(ai_system.human_oversight, "") == "")
         prohibited = (ai_filter, ai_system.ai_act_risk_class == "prohibited")
         self.finding(
             "AI_SYSTEM_WITHOUT_OVERSIGHT",
             WARNING,
             "42001 A.9.2",
-            _count(session, AISystem, *no_oversight),
+            _count(session, tables.ai_system, *no_oversight),
             "AI systems without a description of human oversight",
             "describe it with `annexa ai update NAME --oversight TEXT`",
             _examples(session, ai_system.name, *no_oversight),
@@ -251,12 +247,12 @@ class _Report:
             "AI_SYSTEM_PROHIBITED",
             ERROR,
             "EU AI Act Art. 5",
-            _count(session, AISystem, *prohibited),
+            _count(session, tables.ai_system, *prohibited),
             "AI systems classed as prohibited practices under the EU AI Act",
             "retire them or correct their risk class",
             _examples(session, ai_system.name, *prohibited),
         )
-        suppliers = _count(session, Supplier, supplier.org_id == org_id)
+        suppliers = _count(session, tables.supplier, supplier.org_id == org_id)
         return {"assets": assets, "ai_systems": ai_systems, "suppliers": suppliers}
 
     # -- clauses 6.1.2, 6.1.3, 8.2, 8.3: risks ------------------------------------------
@@ -278,7 +274,7 @@ class _Report:
         implemented = select(soa_entry.framework, soa_entry.ref).where(
             soa_entry.org_id == org_id, soa_entry.status == "implemented"
         )
-        if session.get_bind().dialect.name == "postgresql":
+        if core_connection(session).dialect.name == "postgresql":
             not_implemented = tuple_(risk_control.framework, risk_control.ref).not_in(implemented)
         else:
             not_implemented = ~exists(
@@ -602,7 +598,9 @@ def _clause_rows(checks: list[Check]) -> list[dict[str, Any]]:
     return rows
 
 
-def readiness(session: Session, org: OrgRecord, today: dt.date | None = None) -> dict[str, Any]:
+def readiness(
+    session: Connection | Session, org: OrgRecord, today: dt.date | None = None
+) -> dict[str, Any]:
     """The readiness report: clause status, Annex A theme progress and findings.
 
     ``org`` is an :class:`Organisation` or its plain row (``orgs.organisation_record``)."""

@@ -1,7 +1,8 @@
 """Reading the risk register: filters, and the register as plain dicts, fast at any size.
 
 Kept apart from :mod:`annexa.risk.service` so that listing a register of 50,000 risks
-imports only SQLAlchemy and the models, not the catalogs, the audit log and pydantic.
+imports only SQLAlchemy Core and the tables, not the ORM, the catalogs, the audit log and
+pydantic.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ import datetime as dt
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, String, cast, func, or_, select
 
 from annexa.store.alongside import fetched_alongside
-from annexa.store.db import fetch_tuples
-from annexa.store.models import Asset, Organisation, Risk, RiskAcceptance, RiskAsset, RiskControl
+from annexa.store.db import core_connection, fetch_tuples
+from annexa.store.tables import asset, risk, risk_acceptance, risk_asset, risk_control
 from annexa.validation import choice, require_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from annexa.orgs.lookup import OrgRecord
 
 DEFAULT_FRAMEWORK = "iso27001-2022"
 TREATMENTS: tuple[str, ...] = ("modify", "retain", "avoid", "share")
@@ -27,26 +32,26 @@ STATUSES: tuple[str, ...] = ("identified", "assessed", "treated", "accepted")
 STATUS_FILTERS: tuple[str, ...] = (*STATUSES, "expired")
 
 _COLUMNS = (
-    Risk.id,
-    Risk.ref,
-    Risk.title,
-    Risk.description,
-    Risk.threat_id,
-    Risk.threat,
-    Risk.vulnerability,
-    Risk.owner,
-    Risk.framework,
-    Risk.inherent_likelihood,
-    Risk.inherent_impact,
-    Risk.inherent_score,
-    Risk.inherent_level,
-    Risk.residual_likelihood,
-    Risk.residual_impact,
-    Risk.residual_score,
-    Risk.residual_level,
-    Risk.treatment,
-    Risk.treatment_plan,
-    Risk.status,
+    risk.c.id,
+    risk.c.ref,
+    risk.c.title,
+    risk.c.description,
+    risk.c.threat_id,
+    risk.c.threat,
+    risk.c.vulnerability,
+    risk.c.owner,
+    risk.c.framework,
+    risk.c.inherent_likelihood,
+    risk.c.inherent_impact,
+    risk.c.inherent_score,
+    risk.c.inherent_level,
+    risk.c.residual_likelihood,
+    risk.c.residual_impact,
+    risk.c.residual_score,
+    risk.c.residual_level,
+    risk.c.treatment,
+    risk.c.treatment_plan,
+    risk.c.status,
 )
 
 
@@ -75,7 +80,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def collect(
-    session: Session, org_id: int, conditions: Sequence[Any], today: dt.date
+    db: Connection | Session, org_id: int, conditions: Sequence[Any], today: dt.date
 ) -> list[dict[str, Any]]:
     """Risk dicts from four column queries, however many risks there are.
 
@@ -83,53 +88,53 @@ def collect(
     Python take a fraction of that on SQLite and PostgreSQL alike.
     """
     with _gc_paused():
-        return _collect_rows(session, org_id, conditions, today)
+        return _collect_rows(db, org_id, conditions, today)
 
 
 def _collect_rows(
-    session: Session, org_id: int, conditions: Sequence[Any], today: dt.date
+    db: Connection | Session, org_id: int, conditions: Sequence[Any], today: dt.date
 ) -> list[dict[str, Any]]:
     # Core execution on the session's connection: the ORM result layer would wrap every
     # row again for nothing, which costs a third of the time on a large register.
-    connection = session.connection()
-    where = [Risk.org_id == org_id, *conditions]
+    connection = core_connection(db)
+    where = [risk.c.org_id == org_id, *conditions]
     dialect = connection.dialect.name
     columns = (
         *_COLUMNS,
-        date_as_text(Risk.due_date, dialect),
-        date_as_text(Risk.review_date, dialect),
+        date_as_text(risk.c.due_date, dialect),
+        date_as_text(risk.c.review_date, dialect),
     )
     narrowed = bool(conditions)
-    chosen_ids = select(Risk.id).where(*where)
+    chosen_ids = select(risk.c.id).where(*where)
 
     control_query = select(
-        RiskControl.risk_id, RiskControl.framework + ":" + RiskControl.ref
-    ).where(RiskControl.org_id == org_id)
+        risk_control.c.risk_id, risk_control.c.framework + ":" + risk_control.c.ref
+    ).where(risk_control.c.org_id == org_id)
     asset_query = (
-        select(RiskAsset.risk_id, Asset.name)
-        .join(Asset, Asset.id == RiskAsset.asset_id)
-        .where(Asset.org_id == org_id)
+        select(risk_asset.c.risk_id, asset.c.name)
+        .join(asset, asset.c.id == risk_asset.c.asset_id)
+        .where(asset.c.org_id == org_id)
     )
     acceptance_query = select(
-        RiskAcceptance.risk_id,
-        RiskAcceptance.approver,
-        date_as_text(RiskAcceptance.accepted_on, dialect),
-        date_as_text(RiskAcceptance.expires_on, dialect),
-        RiskAcceptance.rationale,
-    ).where(RiskAcceptance.org_id == org_id)
+        risk_acceptance.c.risk_id,
+        risk_acceptance.c.approver,
+        date_as_text(risk_acceptance.c.accepted_on, dialect),
+        date_as_text(risk_acceptance.c.expires_on, dialect),
+        risk_acceptance.c.rationale,
+    ).where(risk_acceptance.c.org_id == org_id)
     if narrowed:
-        control_query = control_query.where(RiskControl.risk_id.in_(chosen_ids))
-        asset_query = asset_query.where(RiskAsset.risk_id.in_(chosen_ids))
-        acceptance_query = acceptance_query.where(RiskAcceptance.risk_id.in_(chosen_ids))
+        control_query = control_query.where(risk_control.c.risk_id.in_(chosen_ids))
+        asset_query = asset_query.where(risk_asset.c.risk_id.in_(chosen_ids))
+        acceptance_query = acceptance_query.where(risk_acceptance.c.risk_id.in_(chosen_ids))
     link_queries = (
-        control_query.order_by(RiskControl.id),
+        control_query.order_by(risk_control.c.id),
         asset_query,
-        acceptance_query.order_by(RiskAcceptance.id),
+        acceptance_query.order_by(risk_acceptance.c.id),
     )
     # On PostgreSQL the links come over a second connection with the same snapshot while
     # this one fetches the risks: the server's time and the conversion of rows overlap.
-    with fetched_alongside(session, link_queries) as fetch_links:
-        rows = fetch_tuples(connection, select(*columns).where(*where).order_by(Risk.id))
+    with fetched_alongside(connection, link_queries) as fetch_links:
+        rows = fetch_tuples(connection, select(*columns).where(*where).order_by(risk.c.id))
         if not rows:
             return []
         control_rows, asset_rows, acceptance_rows = fetch_links()
@@ -218,8 +223,8 @@ def _collect_rows(
 
 
 def list_risks(
-    session: Session,
-    org: Organisation,
+    db: Connection | Session,
+    org: OrgRecord,
     *,
     level: str | None = None,
     owner: str | None = None,
@@ -239,7 +244,7 @@ def list_risks(
         overdue=overdue,
         today=today,
     )
-    risks = collect(session, org.id, conditions, today)
+    risks = collect(db, org.id, conditions, today)
     if wanted_status == "expired":
         risks = [r for r in risks if r["acceptance"] and r["acceptance"]["expired"]]
     return risks
@@ -259,29 +264,29 @@ def risk_filters(
 
     ``risk_matrix`` is the organisation's stored matrix (for the level names). The conditions
     name table columns, so they serve ORM queries and plain SQL ones alike."""
-    risk = Risk.__table__.c
+    columns = risk.c
     conditions: list[Any] = []
     if level is not None:
         from annexa.risk.matrix import matrix_of  # pydantic: only when filtering by level
 
         name = matrix_of(risk_matrix).level_name(level, "--level")
-        conditions.append(func.coalesce(risk.residual_level, risk.inherent_level) == name)
+        conditions.append(func.coalesce(columns.residual_level, columns.inherent_level) == name)
     if owner is not None:
-        conditions.append(func.lower(risk.owner) == require_text(owner, "--owner").lower())
+        conditions.append(func.lower(columns.owner) == require_text(owner, "--owner").lower())
     wanted_status = None
     if status is not None:
         wanted_status = choice(status, "--status", STATUS_FILTERS)
         stored = "accepted" if wanted_status == "expired" else wanted_status
-        conditions.append(risk.status == stored)
+        conditions.append(columns.status == stored)
     if treatment is not None:
         wanted = choice(treatment, "--treatment", (*TREATMENTS, "none"))
         conditions.append(
-            risk.treatment.is_(None) if wanted == "none" else risk.treatment == wanted
+            columns.treatment.is_(None) if wanted == "none" else columns.treatment == wanted
         )
     if overdue is True:
-        conditions.append(risk.review_date < today)
+        conditions.append(columns.review_date < today)
     elif overdue is False:
-        conditions.append(or_(risk.review_date.is_(None), risk.review_date >= today))
+        conditions.append(or_(columns.review_date.is_(None), columns.review_date >= today))
     return conditions, wanted_status
 
 

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Text, and_, case, cast, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Text, and_, case, cast, func, literal, select
 
 from annexa.risk.register import date_as_text, list_risks, risk_filters
-from annexa.store.db import fetch_tuples
-from annexa.store.models import Organisation, Risk, RiskAcceptance
+from annexa.store.db import core_connection, fetch_tuples
+from annexa.store.tables import organisation, risk, risk_acceptance
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Risks per piece of output: pieces of ~600 KB reuse the same memory, where one document
 # of 32 MB cost as much in fresh pages as in copying.
@@ -29,7 +31,7 @@ PIECE = 1024
 
 
 def register_json(
-    session: Session,
+    db: Connection | Session,
     org_id: int,
     *,
     level: str | None = None,
@@ -43,9 +45,10 @@ def register_json(
     in pieces to write one after the other (``b"".join`` makes the document).
 
     The register is read before this returns; the pieces are encoded as they are taken.
-    Built on the tables alone: with :func:`annexa.orgs.organisation_id`, a command that
-    lists the register never sets up the ORM's mappings.
+    Built on the tables alone: with :func:`annexa.orgs.organisation_id` and a Core
+    connection, a command that lists the register never imports the ORM.
     """
+    connection = core_connection(db)
     today = today or dt.date.today()
     filters: dict[str, Any] = {
         "level": level,
@@ -54,31 +57,30 @@ def register_json(
         "treatment": treatment,
         "overdue": overdue,
     }
-    organisations = Organisation.__table__
     risk_matrix = None
     if level is not None:  # the level names come from the organisation's matrix
-        risk_matrix = session.execute(
-            select(organisations.c.risk_matrix).where(organisations.c.id == org_id)
+        risk_matrix = connection.execute(
+            select(organisation.c.risk_matrix).where(organisation.c.id == org_id)
         ).scalar()
     conditions, wanted_status = risk_filters(risk_matrix, today=today, **filters)
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
 
-    risk = Risk.__table__.c
-    acceptances = RiskAcceptance.__table__.c
-    later = RiskAcceptance.__table__.alias().c
+    risks = risk.c
+    acceptances = risk_acceptance.c
+    later = risk_acceptance.alias().c
     latest_acceptance = (
         select(later.id)
-        .where(later.risk_id == risk.id)
+        .where(later.risk_id == risks.id)
         .order_by(later.id.desc())
         .limit(1)
-        .correlate(Risk.__table__)
+        .correlate(risk)
         .scalar_subquery()
     )
     if wanted_status == "expired":
         conditions.append(
             select(acceptances.expires_on)
             .where(acceptances.id == latest_acceptance)
-            .correlate(Risk.__table__)
+            .correlate(risk)
             .scalar_subquery()
             < today
         )
@@ -96,24 +98,24 @@ def register_json(
             )
         )
         .where(acceptances.id == latest_acceptance)
-        .correlate(Risk.__table__)
+        .correlate(risk)
         .scalar_subquery()
     )
     # Only an acceptance that still covers the current rating is shown.
-    accepted = case((risk.status == "accepted", func.coalesce(acceptance, "null")), else_="null")
-    overdue_review = _boolean(and_(risk.review_date.is_not(None), risk.review_date < today))
+    accepted = case((risks.status == "accepted", func.coalesce(acceptance, "null")), else_="null")
+    overdue_review = _boolean(and_(risks.review_date.is_not(None), risks.review_date < today))
     document = (
-        risk.listing + ',"review_overdue":' + overdue_review + ',"acceptance":' + accepted + "}"
+        risks.listing + ',"review_overdue":' + overdue_review + ',"acceptance":' + accepted + "}"
     )
-    statement = select(document).where(risk.org_id == org_id, *conditions).order_by(risk.id)
+    statement = select(document).where(risks.org_id == org_id, *conditions).order_by(risks.id)
     # Fetched from the DBAPI cursor in one call: SQLAlchemy's row-by-row iteration was a
     # tenth of the command for values that are plain text.
-    documents = [row[0] for row in fetch_tuples(session.connection(), statement)]
+    documents = [row[0] for row in fetch_tuples(connection, statement)]
     if None in documents:
         # A row the triggers never rendered (written with them disabled): build it all here.
-        org = session.get(Organisation, org_id)
-        risks = list_risks(session, org, today=today, **filters) if org else []
-        return iter([orjson.dumps({"risks": risks}, option=orjson.OPT_APPEND_NEWLINE)])
+        org = connection.execute(select(organisation).where(organisation.c.id == org_id)).first()
+        listed = list_risks(connection, org, today=today, **filters) if org else []
+        return iter([orjson.dumps({"risks": listed}, option=orjson.OPT_APPEND_NEWLINE)])
     return _pieces(documents)
 
 

@@ -1,46 +1,47 @@
-"""The Statement of Applicability (ISO/IEC 27001:2022 6.1.3 d, ISO/IEC 42001:2023 6.1.3)."""
+"""The Statement of Applicability (ISO/IEC 27001:2022 6.1.3 d, ISO/IEC 42001:2023 6.1.3).
 
-from annexa.soa.export import FORMATS, export
-from annexa.soa.service import (
-    DEFAULT_FRAMEWORK,
-    REASONS,
-    STATUSES,
-    linked_risks,
-    record_treatment_controls,
-    set_decision,
-    set_status,
-    soa_entries,
-    soa_entry,
-    summarise,
-)
-from annexa.soa.versions import (
-    diff,
-    entries_at,
-    get_version,
-    list_versions,
-    publish,
-    soa_view,
-    version_summary,
-)
+Names are imported on first use: showing the SoA (:mod:`annexa.soa.view`) never loads the
+ORM that recording decisions and publishing versions need.
+"""
 
-__all__ = [
-    "DEFAULT_FRAMEWORK",
-    "FORMATS",
-    "REASONS",
-    "STATUSES",
-    "diff",
-    "entries_at",
-    "export",
-    "get_version",
-    "linked_risks",
-    "list_versions",
-    "publish",
-    "record_treatment_controls",
-    "set_decision",
-    "set_status",
-    "soa_entries",
-    "soa_entry",
-    "soa_view",
-    "summarise",
-    "version_summary",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "DEFAULT_FRAMEWORK": "annexa.soa.entries",
+    "REASONS": "annexa.soa.entries",
+    "STATUSES": "annexa.soa.entries",
+    "linked_risks": "annexa.soa.entries",
+    "soa_entries": "annexa.soa.entries",
+    "soa_entry": "annexa.soa.entries",
+    "summarise": "annexa.soa.entries",
+    "FORMATS": "annexa.soa.export",
+    "export": "annexa.soa.export",
+    "record_treatment_controls": "annexa.soa.service",
+    "set_decision": "annexa.soa.service",
+    "set_status": "annexa.soa.service",
+    "diff": "annexa.soa.versions",
+    "entries_at": "annexa.soa.versions",
+    "get_version": "annexa.soa.versions",
+    "list_versions": "annexa.soa.versions",
+    "publish": "annexa.soa.versions",
+    "version_summary": "annexa.soa.versions",
+    "soa_view": "annexa.soa.view",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'annexa.soa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

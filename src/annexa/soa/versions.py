@@ -11,15 +11,9 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from annexa.errors import Conflict, InvalidInput, NotFound
-from annexa.orgs.service import OrgRecord
-from annexa.soa.service import (
-    DIFF_FIELDS,
-    filter_entries,
-    soa_entries,
-    soa_framework,
-    summarise,
-)
+from annexa.errors import Conflict, InvalidInput
+from annexa.soa.entries import DIFF_FIELDS, soa_entries, soa_framework, summarise
+from annexa.soa.view import no_such_version
 from annexa.store.models import SoaVersion, utcnow
 from annexa.validation import optional_text, plain_number
 
@@ -100,11 +94,7 @@ def get_version(session: Session, org_id: int, framework: str, number: int) -> S
         )
     )
     if version is None:
-        raise NotFound(
-            f"the {fw.id} SoA has no published version {number}",
-            field="--version",
-            fix=f"see `annexa soa versions --framework {fw.id}`",
-        )
+        raise no_such_version(fw.id, number)
     return version
 
 
@@ -182,36 +172,4 @@ def diff(
         "changes": changes,
         "added": [{"ref": r, "title": e["title"]} for r, e in right.items() if r not in left],
         "removed": [{"ref": r, "title": e["title"]} for r, e in left.items() if r not in right],
-    }
-
-
-def soa_view(
-    session: Session,
-    org: OrgRecord,
-    framework: str | None,
-    *,
-    version: int | None = None,
-    group: str | None = None,
-    status: str | None = None,
-) -> dict[str, Any]:
-    """The SoA as ``soa show --json`` prints it and every export writes it: the current
-    decisions, or a published version (``version``), optionally filtered. ``org`` may be
-    the organisation's plain row (``orgs.organisation_record``)."""
-    fw = soa_framework(framework)
-    published = get_version(session, org.id, fw.id, version) if version is not None else None
-    entries = list(published.entries) if published else soa_entries(session, org.id, fw.id)
-    entries = filter_entries(fw, entries, group=group, status=status)
-    control_groups = {c.group for c in fw.controls()}
-    return {
-        "framework": fw.id,
-        "framework_name": fw.name,
-        "organisation": org.name,
-        "version": published.number if published else None,
-        "published_at": published.published_at.isoformat(timespec="seconds") if published else None,
-        "published_by": published.published_by if published else None,
-        "note": published.note if published else None,
-        "filters": {"group": group, "status": status},
-        "groups": {g.id: g.title for g in fw.groups if g.id in control_groups},
-        "entries": entries,
-        "summary": summarise(entries),
     }

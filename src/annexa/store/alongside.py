@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from annexa.store.db import fetch_tuples
 
@@ -40,13 +39,13 @@ _ONE_SNAPSHOT_LEVELS = ("repeatable read", "serializable")
 
 @contextmanager
 def fetched_alongside(
-    session: Session, statements: Sequence[Executable]
+    connection: Connection, statements: Sequence[Executable]
 ) -> Iterator[Callable[[], list[Rows]]]:
     """Start fetching ``statements``; the yielded function returns their rows, in order.
 
     Leaving the block always waits for the second connection and hands it back.
     """
-    fetch = _SideFetch(session.connection(), statements)
+    fetch = _SideFetch(connection, statements)
     fetch.start()
     try:
         yield fetch.result

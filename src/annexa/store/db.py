@@ -6,16 +6,18 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from annexa.errors import InvalidInput, StoreUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 ENV_DATABASE_URL = "ANNEXA_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "annexa.db"
@@ -119,10 +121,6 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_integrity)
         event.listen(self.engine, "before_cursor_execute", _refuse_nul_characters)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        from annexa.audit.hooks import install
-
-        install(self._sessions)  # every change committed through a session is an event
 
     @property
     def sqlite_file(self) -> str | None:
@@ -131,6 +129,18 @@ class Database:
             return None
         database = make_url(self.url).database
         return None if database in (None, "", ":memory:") else database
+
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        """The session factory, made on first use: a report read through :meth:`snapshot`
+        never imports the ORM."""
+        from sqlalchemy.orm import sessionmaker
+
+        from annexa.audit.hooks import install
+
+        factory = sessionmaker(self.engine, expire_on_commit=False)
+        install(factory)  # every change committed through a session is an event
+        return factory
 
     # -- migrations -------------------------------------------------------
     def _alembic_config(self):  # type: ignore[no-untyped-def]
@@ -236,6 +246,20 @@ class Database:
             session.rollback()
             session.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """:meth:`reading` for Core: a connection whose reads all come from one snapshot of
+        the database; anything it would write is rolled back."""
+        with self.engine.connect() as connection:
+            try:
+                if self.dialect == "postgresql":  # (see _begin_snapshot)
+                    connection.execution_options(isolation_level="REPEATABLE READ")
+                elif self.sqlite_file is not None:
+                    connection.exec_driver_sql("BEGIN")
+                yield connection
+            finally:
+                connection.rollback()
+
     def _begin_snapshot(self, session: Session) -> None:
         if self.dialect == "postgresql":
             # Must be the session's first use of its connection: the level applies to
@@ -253,6 +277,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def core_connection(db: Connection | Session) -> Connection:
+    """The Core connection to run statements on: ``db`` itself, or a session's."""
+    return db if isinstance(db, Connection) else db.connection()
 
 
 def fetch_tuples(connection: Connection, statement: Executable) -> list[tuple[Any, ...]]:

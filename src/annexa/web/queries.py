@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from annexa.risk import get_matrix
 from annexa.risk.matrix import RiskMatrix
 from annexa.risk.register import date_as_text, risk_filters
-from annexa.soa.service import (
+from annexa.soa.entries import (
     derive_entry,
     filter_entries,
     soa_framework,

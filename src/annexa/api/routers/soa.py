@@ -21,8 +21,8 @@ from annexa.soa import (
     soa_view,
     version_summary,
 )
+from annexa.soa.entries import soa_framework
 from annexa.soa.export import export
-from annexa.soa.service import soa_framework
 
 MAX_VERSION = 2**31 - 1  # a version number beyond any database integer is simply invalid
 

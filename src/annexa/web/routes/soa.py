@@ -28,7 +28,7 @@ from annexa.soa import (
     summarise,
     version_summary,
 )
-from annexa.soa.service import REPORTED_STATUSES, annex_a_control, soa_framework
+from annexa.soa.entries import REPORTED_STATUSES, annex_a_control, soa_framework
 from annexa.validation import plain_number
 from annexa.web.deps import OrgPage, Reader, Writer
 from annexa.web.export import soa_response
