@@ -5,8 +5,7 @@ Names are imported on first use: the lookups a read-only report needs never load
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from annexa.lazy import lazy_exports
 
 _HOMES = {
     "OrgRecord": "annexa.orgs.lookup",
@@ -20,15 +19,4 @@ _HOMES = {
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'annexa.orgs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

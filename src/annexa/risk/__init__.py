@@ -6,8 +6,7 @@ for the catalogs, the audit log and pydantic.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from annexa.lazy import lazy_exports
 
 _HOMES = {
     "DEFAULT_MATRIX": "annexa.risk.matrix",
@@ -35,15 +34,4 @@ _HOMES = {
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'annexa.risk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

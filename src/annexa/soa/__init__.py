@@ -6,8 +6,7 @@ ORM that recording decisions and publishing versions need.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from annexa.lazy import lazy_exports
 
 _HOMES = {
     "DEFAULT_FRAMEWORK": "annexa.soa.entries",
@@ -33,15 +32,4 @@ _HOMES = {
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'annexa.soa' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

@@ -16,7 +16,9 @@ from annexa.store.tables import soa_version
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from annexa.catalog import Framework
     from annexa.orgs.lookup import OrgRecord
+    from annexa.store.models import SoaVersion
 
 
 def soa_view(
@@ -34,6 +36,20 @@ def soa_view(
     fw = soa_framework(framework)
     published = _published(db, org.id, fw.id, version) if version is not None else None
     entries = list(published.entries) if published else soa_entries(db, org.id, fw.id)
+    return soa_document(fw, org, entries, published, group=group, status=status)
+
+
+def soa_document(
+    fw: Framework,
+    org: OrgRecord,
+    entries: list[dict[str, Any]],
+    published: Row[Any] | SoaVersion | None = None,
+    *,
+    group: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """The SoA document around ``entries`` (filtered here): what :func:`soa_view` returns,
+    and the web page's current SoA, whose entries count their risks instead."""
     entries = filter_entries(fw, entries, group=group, status=status)
     control_groups = {c.group for c in fw.controls()}
     return {

@@ -83,10 +83,40 @@ def org_id() -> Column[int]:
     )
 
 
+def user_id() -> Column[int]:
+    """The user a row belongs to: deleting the user deletes the row."""
+    return Column(
+        "user_id",
+        Integer,
+        ForeignKey("app_user.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 def timestamps() -> tuple[Column[dt.datetime], Column[dt.datetime]]:
     return (
         Column("created_at", DateTime, nullable=False, default=utcnow),
         Column("updated_at", DateTime, nullable=False, default=utcnow, onupdate=utcnow),
+    )
+
+
+def asset_links(owner: str) -> Table:
+    """Which assets each ``owner`` record (an AI system, a risk) involves; a link goes with
+    either end."""
+    return Table(
+        f"{owner}_asset",
+        metadata,
+        Column(
+            f"{owner}_id", Integer, ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True
+        ),
+        Column(
+            "asset_id",
+            Integer,
+            ForeignKey("asset.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,
+        ),
     )
 
 
@@ -210,20 +240,7 @@ ai_system = Table(
 )
 
 
-ai_system_asset = Table(
-    "ai_system_asset",
-    metadata,
-    Column(
-        "ai_system_id", Integer, ForeignKey("ai_system.id", ondelete="CASCADE"), primary_key=True
-    ),
-    Column(
-        "asset_id",
-        Integer,
-        ForeignKey("asset.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
-)
+ai_system_asset = asset_links("ai_system")
 
 
 # --- Risk management (6.1.2, 6.1.3, 8.2, 8.3) ---------------------------------------
@@ -264,18 +281,7 @@ risk = Table(
 )
 
 
-risk_asset = Table(
-    "risk_asset",
-    metadata,
-    Column("risk_id", Integer, ForeignKey("risk.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "asset_id",
-        Integer,
-        ForeignKey("asset.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
-)
+risk_asset = asset_links("risk")
 
 
 # A control chosen in a risk's treatment plan: the link the SoA is built from.
@@ -449,13 +455,7 @@ membership = Table(
     "membership",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("app_user.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    user_id(),
     org_id(),
     Column("role", String(16), nullable=False),
     *timestamps(),
@@ -468,13 +468,7 @@ api_token = Table(
     "api_token",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("app_user.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    user_id(),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(16), nullable=False),  # the first characters, to recognise it
     Column("name", String(200)),
@@ -491,13 +485,7 @@ web_session = Table(
     "web_session",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("app_user.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    user_id(),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("stage", String(16), nullable=False),
     Column("method", String(16), nullable=False),  # password | oidc
@@ -538,13 +526,7 @@ user_identity = Table(
     "user_identity",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "user_id",
-        Integer,
-        ForeignKey("app_user.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    user_id(),
     Column("issuer", String(500), nullable=False),
     Column("subject", String(255), nullable=False),
     Column("created_at", DateTime, nullable=False, default=utcnow),

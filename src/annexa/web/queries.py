@@ -18,13 +18,8 @@ from sqlalchemy.orm import Session
 from annexa.risk import get_matrix
 from annexa.risk.matrix import RiskMatrix
 from annexa.risk.register import date_as_text, risk_filters
-from annexa.soa.entries import (
-    derive_entry,
-    filter_entries,
-    soa_framework,
-    stored_decisions,
-    summarise,
-)
+from annexa.soa.entries import derive_entry, soa_framework, stored_decisions
+from annexa.soa.view import soa_document
 from annexa.store.models import Organisation, Risk, RiskControl
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -353,18 +348,4 @@ def soa_page_view(
         entry["risks"] = []
         entry["risk_count"] = count
         entries.append(entry)
-    entries = filter_entries(fw, entries, group=group, status=status)
-    control_groups = {c.group for c in fw.controls()}
-    return {
-        "framework": fw.id,
-        "framework_name": fw.name,
-        "organisation": org.name,
-        "version": None,
-        "published_at": None,
-        "published_by": None,
-        "note": None,
-        "filters": {"group": group, "status": status},
-        "groups": {g.id: g.title for g in fw.groups if g.id in control_groups},
-        "entries": entries,
-        "summary": summarise(entries),
-    }
+    return soa_document(fw, org, entries, group=group, status=status)
