@@ -211,7 +211,7 @@ def stored_decisions(
 
     Controls never decided have no row. Public for the same views as :func:`derive_entry`,
     which pairs each control with its row. Rows rather than loaded objects keep ``soa
-    show`` clear of the ORM's mapping set-up.
+    show`` clear of the ORM.
     """
     rows = session.execute(
         select(decisions).where(decisions.c.org_id == org_id, decisions.c.framework == framework)
