@@ -127,6 +127,54 @@ def scan(
         raise typer.Exit(EXIT_NOT_SCANNED)
 
 
+@app.command("injection")
+def injection(
+    files: Files = None,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.01,
+            max=1.0,
+            help="Score from which a text counts as suspicious (0.5: one strong signal or "
+            "two weaker ones).",
+        ),
+    ] = 0.5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Score texts for prompt injection and jailbreak attempts. Exit 3 if any is
+    suspicious (as `redact` exits 3 when the policy blocks)."""
+    from annexa.guard import detect_injection
+
+    results = []
+    for name, text in _inputs(files):
+        report = detect_injection(text, threshold=threshold)
+        data = report.to_dict()
+        for signal in data["signals"]:  # type: ignore[union-attr]
+            signal["text"] = text[signal["start"] : signal["end"]][:200]
+        results.append({"source": name, **data})
+
+    def render() -> None:
+        table = new_table("source", "score", "verdict", "rule", "where", "text")
+        for res in results:
+            verdict = "[bold red]suspicious[/]" if res["suspicious"] else "[green]clear[/]"
+            signals = res["signals"] or [None]
+            for k, signal in enumerate(signals):
+                table.add_row(
+                    res["source"] if k == 0 else "",
+                    f"{res['score']:.2f}" if k == 0 else "",
+                    verdict if k == 0 else "",
+                    signal["rule"] if signal else "",
+                    f"{signal['start']}-{signal['end']}" if signal else "",
+                    escape(repr(signal["text"])[1:-1][:60]) if signal else "",
+                )
+        console.print(table)
+
+    emit({"results": results}, as_json, render)
+    if any(res["suspicious"] for res in results):
+        raise typer.Exit(EXIT_BLOCKED)
+
+
 @app.command("redact")
 def redact(
     ctx: typer.Context,

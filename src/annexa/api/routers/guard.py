@@ -5,7 +5,8 @@ when there is one, else every built-in detector with the ``vault`` action. A cal
 sends a policy: the organisation's rules are not theirs to loosen, and building a guard
 for an arbitrary policy costs too much to do per request.
 
-Permissions: ``scan`` any member (it stores nothing and answers offsets, not values);
+Permissions: ``scan`` and ``injection`` any member (they store nothing and answer offsets,
+not values);
 ``redact`` admins, editors and contributors with a write token (it writes the vault);
 ``restore`` admins and editors with a write token (it reveals what was masked); ``vault/purge``
 admins with a write token (as `annexa guard vault purge`: this organisation's expired entries
@@ -212,6 +213,47 @@ def scan(ctx: Reader, body: ScanIn) -> ScanOut:
         errors=result.errors,
         findings=[FindingOut(**_finding(f)) for f in result],
     )
+
+
+class InjectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: GuardText
+    threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Score from which the text counts as suspicious (0.5: one strong signal "
+        "or two weaker ones).",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _unicode(cls, value: Any) -> Any:
+        return _valid_unicode(value)
+
+
+class SignalOut(BaseModel):
+    rule: str
+    start: int = Field(description="Offset in Unicode code points.")
+    end: int
+    weight: float
+    detail: str
+
+
+class InjectionOut(BaseModel):
+    score: float = Field(description="0 to 1: the weights of the distinct signals, added up.")
+    suspicious: bool
+    threshold: float
+    reasons: list[str]
+    signals: list[SignalOut] = Field(description="Where and which rule; never the text.")
+
+
+@router.post("/injection", summary="Score a text for prompt injection and jailbreak attempts")
+def injection(ctx: Reader, body: InjectionIn) -> InjectionOut:
+    from annexa.guard import detect_injection
+
+    report = detect_injection(body.text, threshold=body.threshold)
+    return InjectionOut.model_validate(report.to_dict())
 
 
 @router.post("/redact", summary="Mask sensitive data, vaulting what can be restored")
