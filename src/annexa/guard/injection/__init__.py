@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from annexa.guard.injection.encoded import decoded_blobs
-from annexa.guard.injection.hidden import hidden_characters
+from annexa.guard.injection.hidden import COUNT_CAP, hidden_characters
 from annexa.guard.injection.normalise import normalise
 from annexa.guard.injection.rules import CompiledRules, Rule
 
@@ -123,7 +123,7 @@ def _signals(text: str, depth: int) -> list[Signal]:
                 hidden.start,
                 hidden.end,
                 _WEIGHTS["hidden_unicode"],
-                f"{hidden.count} invisible characters",
+                f"{hidden.count}{'+' if hidden.count >= COUNT_CAP else ''} invisible characters",
             )
         else:
             found["bidi_override"] = Signal(

@@ -14,14 +14,17 @@ Three kinds, each told apart from its everyday use:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
-
-from annexa.guard.injection.normalise import TAGS
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e\u2061\u2062\u2063\u2064\u034f")
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0")  # Hangul fillers: blank "letters"
 _BIDI_OVERRIDES = frozenset("\u202a\u202b\u202d\u202e\u2066\u2067\u2068")
+_ZERO_WIDTH_RUN = re.compile("[" + "".join(sorted(_ZERO_WIDTH | _FILLERS)) + "]+")
+_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+_BIDI_RUN = re.compile("[" + "".join(sorted(_BIDI_OVERRIDES)) + "]")
+COUNT_CAP = 1000  # invisible characters counted at most
 _FLAG = "\U0001f3f4"
 _CANCEL_TAG = 0xE007F
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F1E6, 0x1F1FF))
@@ -42,7 +45,7 @@ def hidden_characters(text: str) -> list[HiddenFinding]:
     found: list[HiddenFinding] = []
     found.extend(_tag_runs(text))
     found.extend(_zero_width(text))
-    bidi = [i for i, ch in enumerate(text) if ch in _BIDI_OVERRIDES]
+    bidi = [m.start() for m in _BIDI_RUN.finditer(text)]
     if bidi and not _has_right_to_left(text):
         found.append(HiddenFinding("bidi_override", bidi[0], bidi[-1] + 1, len(bidi)))
     return found
@@ -50,18 +53,13 @@ def hidden_characters(text: str) -> list[HiddenFinding]:
 
 def _tag_runs(text: str) -> list[HiddenFinding]:
     runs: list[HiddenFinding] = []
-    i, n = 0, len(text)
-    while i < n:
-        if ord(text[i]) not in TAGS:
-            i += 1
-            continue
-        j = i
-        while j < n and ord(text[j]) in TAGS:
-            j += 1
+    for run in _TAG_RUN.finditer(text):
+        i, j = run.span()
         if not _subdivision_flag(text, i, j):
-            decoded = "".join(chr(ord(ch) - 0xE0000) for ch in text[i:j] if ord(ch) < _CANCEL_TAG)
+            decoded = "".join(
+                chr(ord(ch) - 0xE0000) for ch in run.group(0) if ord(ch) < _CANCEL_TAG
+            )
             runs.append(HiddenFinding("tag_characters", i, j, j - i, decoded))
-        i = j
     return runs
 
 
@@ -79,18 +77,13 @@ def _subdivision_flag(text: str, start: int, end: int) -> bool:
 
 def _zero_width(text: str) -> list[HiddenFinding]:
     odd: list[int] = []
-    run_start = run = 0
     longest = (0, 0)  # (length, start) of the longest run
-    for i, ch in enumerate(text):
-        if ch in _ZERO_WIDTH or ch in _FILLERS:
-            if run == 0:
-                run_start = i
-            run += 1
-            longest = max(longest, (run, run_start))
-            if not _ordinary_zero_width(text, i):
-                odd.append(i)
-        else:
-            run = 0
+    for run in _ZERO_WIDTH_RUN.finditer(text):
+        start, end = run.span()
+        longest = max(longest, (end - start, start))
+        odd.extend(i for i in range(start, end) if not _ordinary_zero_width(text, i))
+        if len(odd) >= COUNT_CAP:
+            break  # suspicious whatever follows; the count says "at least"
     if len(odd) >= 3:
         return [HiddenFinding("zero_width", odd[0], odd[-1] + 1, len(odd))]
     length, start = longest

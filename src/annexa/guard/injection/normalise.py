@@ -34,6 +34,11 @@ _LOOK_ALIKES = str.maketrans(
 )
 _LOOK_ALIKE_CHARS = frozenset("аеорсухіјѕԁһԛԝаАВЕКМНОРСТХІЈЅԌοΑΒΕΖΗΙΚΜΝΟΡΤΥΧνρτ")
 _WORD = re.compile(r"\w+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# (RE2 for the whole-text searches: a DFA over the UTF-8, several times re's speed there)
+_DROPPED = re2.compile("[" + "".join(sorted(INVISIBLE)) + "\U000e0000-\U000e007f]")
+# a Latin letter next to a letter of another script, in either order
+_MIXED = re2.compile(r"[A-Za-z][^\x00-\x7f\PL]|[^\x00-\x7f\PL][A-Za-z]")
 # Six or more single letters, one space (or a few) apart: "i g n o r e  a l l" (group 1).
 _SPACED = re2.compile(r"(?:^|\PL)((?:\pL {1,3}){5,}\pL)(?:\PL|$)")
 
@@ -41,7 +46,10 @@ _SPACED = re2.compile(r"(?:^|\PL)((?:\pL {1,3}){5,}\pL)(?:\PL|$)")
 @dataclass(frozen=True, slots=True)
 class Normalised:
     text: str
-    origin: list[int] | None  # origin[i]: the offset in the original of text[i]; None: same
+    # origin[i]: the offset in the original of text[i]; None: the same offset (look-alikes
+    # folded one for one at most)
+    origin: list[int] | None
+    changed: bool = False  # whether text differs from the original
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of ``text[start:end]``."""
@@ -52,43 +60,55 @@ class Normalised:
             return at, at
         return self.origin[start], self.origin[end - 1] + 1
 
-    @property
-    def changed(self) -> bool:
-        return self.origin is not None
-
 
 def normalise(text: str) -> Normalised:
-    if text.isascii() and not _SPACED.search(text):
-        return Normalised(text, None)
-    chars: list[str] = []
-    origin: list[int] = []
-    cache: dict[str, str] = {}
-    for i, ch in enumerate(text):
-        if ch < "\x80":
-            chars.append(ch)
-            origin.append(i)
-            continue
-        out = cache.get(ch)
-        if out is None:
-            invisible = ch in INVISIBLE or ord(ch) in TAGS
-            out = "" if invisible else unicodedata.normalize("NFKC", ch)
-            cache[ch] = out
-        for piece in out:
-            chars.append(piece)
-            origin.append(i)
-    folded = _fold_look_alikes("".join(chars))
+    origin: list[int] | None = None  # None while each character is where it was
+    base = text
+    if not text.isascii() and (
+        not unicodedata.is_normalized("NFKC", text) or _DROPPED.search(text)
+    ):
+        base, origin = _compatible(text)
+    folded = _fold_look_alikes(base)  # one character for one: offsets hold
     collapsed, kept = _collapse_spaced(folded)
     if kept is not None:
-        origin = [origin[k] for k in kept]
-    if collapsed == text and origin == list(range(len(text))):
-        return Normalised(text, None)
+        origin = [origin[k] for k in kept] if origin is not None else kept
+    if origin is None:
+        return Normalised(collapsed, None, collapsed != text)
+    if collapsed == text and len(origin) == len(text):
+        return Normalised(text, None)  # (origin is then 0, 1, 2, ...: nothing was dropped)
     origin.append(len(text))  # where an empty match at the very end maps to
-    return Normalised(collapsed, origin)
+    return Normalised(collapsed, origin, True)
+
+
+def _compatible(text: str) -> tuple[str, list[int]]:
+    """``text`` with invisible characters dropped and the others NFKC-normalised one by
+    one, and the offset each character of the result comes from (ASCII runs copied whole)."""
+    pieces: list[str] = []
+    origin: list[int] = []
+    cache: dict[str, str] = {}
+    pos = 0
+    for run in _NON_ASCII.finditer(text):
+        start, end = run.span()
+        pieces.append(text[pos:start])
+        origin.extend(range(pos, start))
+        for i in range(start, end):
+            ch = text[i]
+            out = cache.get(ch)
+            if out is None:
+                invisible = ch in INVISIBLE or ord(ch) in TAGS
+                out = cache[ch] = "" if invisible else unicodedata.normalize("NFKC", ch)
+            if out:
+                pieces.append(out)
+                origin.extend([i] * len(out))
+        pos = end
+    pieces.append(text[pos:])
+    origin.extend(range(pos, len(text)))
+    return "".join(pieces), origin
 
 
 def _fold_look_alikes(text: str) -> str:
-    if text.isascii():
-        return text
+    if text.isascii() or not _MIXED.search(text):
+        return text  # no word has a Latin letter next to another script's
 
     def fold(match: re.Match[str]) -> str:
         word = match.group(0)
