@@ -1,7 +1,7 @@
 """Prompt-injection heuristics on the seeded corpus: detections per attack family, false
 positives per benign family, the quoted-attack family on its own, time per prompt, and the
-held-out prompts of ``data/injection_heldout.yaml`` (written after the rules, never used to
-tune them) on their own.
+prompts kept out of tuning (``data/injection_heldout.yaml``, ``data/injection_blind.yaml``)
+on their own.
 
     .venv/bin/python benchmarks/injection_accuracy.py [--benign 3000] [--attacks 1500]
         [--seed 11] [--show N]   # N misses and false positives, with their reasons
@@ -79,17 +79,21 @@ def main() -> None:
 
 
 def _held_out(show: int) -> None:
-    data = yaml.safe_load((Path(__file__).parent / "data" / "injection_heldout.yaml").read_text())
-    print("\nheld-out prompts (data/injection_heldout.yaml):")
-    for kind, heading in (("attack", "attacks detected"), ("benign", "benign flagged")):
-        texts = data[kind]
-        reports = [detect_injection(text) for text in texts]
-        hit = sum(r.suspicious for r in reports)
-        print(f"  {heading:<17} {hit:>3}/{len(texts):<3} {hit / len(texts):7.1%}")
-        if show:
-            for text, report in zip(texts, reports, strict=True):
-                if report.suspicious != (kind == "attack"):
-                    print(f"    {report.score} {report.reasons} {text!r}")
+    """The prompts kept out of tuning: ``injection_heldout.yaml`` (written after the rules,
+    seen once before a last round of general fixes) and ``injection_blind.yaml`` (written
+    once the rules were final; the rules were not changed after its run)."""
+    for name in ("injection_heldout.yaml", "injection_blind.yaml"):
+        data = yaml.safe_load((Path(__file__).parent / "data" / name).read_text())
+        print(f"\n{name}:")
+        for kind, heading in (("attack", "attacks detected"), ("benign", "benign flagged")):
+            texts = data[kind]
+            reports = [detect_injection(text) for text in texts]
+            hit = sum(r.suspicious for r in reports)
+            print(f"  {heading:<17} {hit:>3}/{len(texts):<3} {hit / len(texts):7.1%}")
+            if show:
+                for text, report in zip(texts, reports, strict=True):
+                    if report.suspicious != (kind == "attack"):
+                        print(f"    {report.score} {report.reasons} {text!r}")
 
 
 def _timed(text: str) -> float:
