@@ -15,6 +15,7 @@ False
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ _WEIGHTS = {
     "encoded_payload": 0.6,
     "obfuscation": 0.2,
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NESTED_MIN = 0.3  # a decoded payload counts when its own rules reach this
 _MAX_DEPTH = 2
 
@@ -84,6 +86,10 @@ def detect_injection(text: str, *, threshold: float = THRESHOLD) -> InjectionRep
         raise TypeError(f"detect_injection expects str, got {type(text).__name__}")
     if not 0.0 < threshold <= 1.0:
         raise ValueError("threshold must be in (0, 1]")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: not text; read as U+FFFD, offsets kept
+        text = _SURROGATE.sub("\ufffd", text)
     signals = _signals(text, depth=0)
     score = round(min(1.0, sum((s.weight for s in signals), 0.0)), 3)
     return InjectionReport(score, [_reason(s) for s in signals], signals, threshold)
