@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from annexa.guard.injection.encoded import decoded_blobs
+from annexa.guard.injection.encoded import decoded_blobs, reversed_runs
 from annexa.guard.injection.hidden import COUNT_CAP, hidden_characters
 from annexa.guard.injection.normalise import normalise
 from annexa.guard.injection.rules import CompiledRules, Rule
@@ -148,6 +148,10 @@ def _signals(text: str, depth: int) -> list[Signal]:
             found["encoded_payload"] = Signal(
                 encoded.rule, start, end, encoded.weight, encoded.detail
             )
+        elif "\u202e" in text:  # (the override itself is dropped from normal.text)
+            reversed_ = _reversed_payload(text, depth)
+            if reversed_ is not None:
+                found["encoded_payload"] = reversed_
     return sorted(_one_per_phrase(found.values()), key=lambda s: (s.start, s.rule))
 
 
@@ -180,6 +184,17 @@ def _encoded_payload(text: str, depth: int) -> Signal | None:
             names = ", ".join(s.rule for s in nested)
             return Signal(
                 "encoded_payload", start, end, _WEIGHTS["encoded_payload"], f"{encoding}: {names}"
+            )
+    return None
+
+
+def _reversed_payload(text: str, depth: int) -> Signal | None:
+    for start, end, inner in reversed_runs(text):
+        nested = _signals(inner, depth + 1)
+        if sum(s.weight for s in nested) >= _NESTED_MIN:
+            names = ", ".join(s.rule for s in nested)
+            return Signal(
+                "encoded_payload", start, end, _WEIGHTS["encoded_payload"], f"reversed: {names}"
             )
     return None
 

@@ -1,5 +1,6 @@
 """Instructions hidden in an encoding a model can decode: base64 (standard or URL-safe),
-hex, percent-escapes and ROT13.
+hex, percent-escapes, ROT13, and text stored backwards behind a right-to-left override
+(shown the right way round to a reader, read backwards by a filter).
 
 Only blobs that decode to readable text are passed back to the rules; API keys, hashes
 and images decode to binary and are skipped. Bounded work: at most :data:`MAX_BLOBS`
@@ -23,6 +24,7 @@ _BASE64 = re2.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
 _HEX = re2.compile(r"(?:[0-9A-Fa-f]{2}[ :]?){16,}")
 _PERCENT = re2.compile(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){12,}")
 _ROT13_NAMED = re2.compile(r"(?i)\brot-?13\b")
+_REVERSED = re2.compile("\u202e([^\u202c\u2069\n]{8,})")
 
 
 def decoded_blobs(text: str) -> Iterator[tuple[str, int, int, str]]:
@@ -49,6 +51,13 @@ def decoded_blobs(text: str) -> Iterator[tuple[str, int, int, str]]:
     named = _ROT13_NAMED.search(text)
     if named is not None:
         yield "rot13", 0, len(text), codecs.decode(text, "rot13")
+
+
+def reversed_runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, the text the right way round) for each run after a right-to-left
+    override: a reader sees it reversed, a filter reads it backwards."""
+    for match in _REVERSED.finditer(text):
+        yield match.start(), match.end(), match.group(1)[::-1]
 
 
 def _from_base64(blob: str) -> str | None:

@@ -57,7 +57,10 @@ _NO_LIMITS = (
 )
 _PLACEHOLDER = (
     r"(?:\{\s*[A-Za-z_][\w .-]{0,40}\}|%7B[\w.%-]{1,60}%7D|\$\{?[A-Za-z_]\w{0,40}|"
-    r"<[A-Za-z_][\w .-]{0,40}>|\[[A-Z_][A-Z0-9_ ]{1,40}\])"
+    r"<[A-Za-z_][\w .-]{0,40}>|\[[A-Z_][A-Z0-9_ ]{1,40}\]|"
+    # a bare capitalised slot to fill: ?d=USERDATA, ?q=CHAT_HISTORY
+    r"=(?-i:[A-Z_]*(?:DATA|USER|SECRET|MESSAGE|CHAT|HISTORY|EMAIL|PASSWORD|TOKEN|CONTEXT|INPUT|"
+    r"PROMPT|CONVERSATION)[A-Z_]*))"
 )
 _CHAT_TEMPLATE_MARK = (
     r"(?:\[/?(?:system|INST|SYS)\]|<</?SYS>>|<\|?(?:system|im_start|im_end|endoftext)\|?>|"
@@ -82,6 +85,9 @@ RULES: tuple[Rule, ...] = (
         0.6,
         rf"\b{_VERB_IGNORE}\b[^.\n]{{0,40}}?\b(?:all |any |the |these |those |every )?"
         rf"{_BEFORE}\b[^.\n]{{0,20}}?\b{_ORDERS}\b"
+        rf"|\b(?:all|every|each|any) (?:of your )?{_BEFORE} {_ORDERS}\b[^.\n]{{0,40}}?\b(?:is|are|"
+        r"has been|have been) (?:hereby |now |officially )?(?:revoked|void|cancel+ed|withdrawn|"
+        r"rescinded|null and void|overridden|invalid)"
         rf"|\b{_VERB_STRONG}\b[^.\n]{{0,20}}?\b(?:the|all|any|these|those|every|your)\s+(?:\w+\s+)?"
         rf"{_ORDERS}\s+{_AFTER}"
         rf"|\b{_VERB_STRONG}\s+(?:about\s+)?(?:everything|all|anything|what)\s+"
@@ -97,14 +103,51 @@ RULES: tuple[Rule, ...] = (
         r"(?:are|were|is|have been) (?:now )?(?:void|null|cancel+ed|obsolete|revoked|"
         r"overridden|lifted|suspended|no longer (?:valid|apply|applicable|in effect|active))"
         rf"|\b(?:all |the |your )?(?:previous|prior|above|earlier|original|system|old) {_ORDERS} "
-        r"(?:no longer|do not|don't) (?:apply|count|matter)",
+        r"(?:no longer|do not|don't) (?:apply|count|matter)"
+        rf"|\b(?:pretend|imagine|assume|act as if)\b[^.\n]{{0,30}}?\b{_BEFORE}\b[^.\n]{{0,20}}?"
+        rf"\b{_ORDERS}\b[^.\n]{{0,20}}?\b(?:never existed|(?:do not|don't) exist|were never "
+        r"(?:given|written|there)|are gone|(?:have been|were) (?:deleted|removed|erased))"
+        rf"|\b{_VERB_STRONG}\s+(?:the|this|that)\s+user'?s?\s+(?:request|question|instructions?|"
+        r"task|message)"
+        rf"|\byour (?:\w+ )?{_ORDERS} (?:are|is|have been|has been) (?:now |hereby |temporarily )?"
+        r"(?:suspended|disabled|lifted|revoked|void|deactivated|switched off|turned off)"
+        rf"|\b(?:user|my|these) {_ORDERS} (?:now )?(?:outrank|override|supersede|take precedence "
+        r"over|replace) (?:the |your |all )?(?:system|developer|previous|original) "
+        rf"{_ORDERS}",
         unless_words=("my", "our", "i", "me"),
+    ),
+    Rule(
+        "instruction_override_other_language",
+        0.6,
+        # (RE2's \b is ASCII: words that may start or end with an accented letter are
+        # bounded by a space or the text's edge instead)
+        r"\b(?:ignorier(?:e|en sie)|vergiss|vergessen sie|missachte)\b[^.\n]{0,40}?"
+        r"(?:vorherigen|bisherigen|obigen|früheren|vorigen|ursprünglichen|deine|ihre)[^.\n]{0,20}?"
+        r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben)"
+        r"|\b(?:ignore|ignorez|oublie|oubliez)\b[^.\n]{0,40}?(?:instructions|consignes|règles|"
+        r"directives)[^.\n]{0,20}?(?:précédentes|antérieures|ci-dessus|initiales|d'origine)"
+        r"|\b(?:ignora|ignore|olvida|olvide|descarta)\b[^.\n]{0,40}?(?:instrucciones|reglas|"
+        r"indicaciones|órdenes)[^.\n]{0,20}?(?:anteriores|previas|de arriba|originales|iniciales)"
+        r"|\b(?:ignora|dimentica|ignorate|dimenticate)\b[^.\n]{0,40}?(?:istruzioni|regole|"
+        r"indicazioni)[^.\n]{0,20}?(?:precedenti|sopra|originali|iniziali)"
+        r"|\b(?:negeer|vergeet)\b[^.\n]{0,40}?(?:vorige|eerdere|voorgaande|bovenstaande|"
+        r"oorspronkelijke)[^.\n]{0,20}?(?:instructies|regels|opdrachten)",
+    ),
+    Rule(
+        "prompt_exfiltration_other_language",
+        0.5,
+        r"\b(?:zeige?|gib|verrate|nenne)\b[^.\n]{0,30}?(?:deinen|ihren) (?:system-?prompt|"
+        r"systemanweisungen)|(?:deine|ihre) (?:system)?anweisungen (?:wörtlich|vollständig)"
+        r"|(?:révèle|révélez|affiche|montre|donne)[^.\n]{0,30}?(?:ton|votre) (?:prompt|invite|"
+        r"message) (?:système|systeme|initial)"
+        r"|\b(?:revela|muestra|dime|imprime)\b[^.\n]{0,30}?tu (?:prompt|mensaje|instrucciones) "
+        r"(?:del sistema|de sistema|inicial(?:es)?|originales)",
     ),
     Rule(
         "new_instructions",
         0.35,
-        r"\b(?:new|updated|real|actual|true|revised) (?:instructions|system prompt|rules|"
-        r"directives|task)\s*(?::|are|is|follow)"
+        r"\b(?:new|updated|real|actual|true|revised) (?:system )?(?:instructions?|system prompt|"
+        r"rules|directives?|task)\s*(?::|are|is|follow)"
         r"|\byour (?:new|real|true|actual) (?:task|instructions|role|purpose|goal) (?:is|are)\b",
     ),
     Rule(
@@ -113,7 +156,8 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:you are now|you're now|from now on,? you(?: are|'re| will be| will act| shall)|"
         r"pretend (?:to be|you are|you're|that you are)|act as|roleplay as|role-play as|"
         r"play the (?:role|part) of|simulate|you will (?:now )?act as|behave (?:as|like)|"
-        r"respond as|answer as|become|let's (?:role-?play|pretend|play a game)|role-?play:)\b"
+        r"respond as|answer as|become|let's (?:role-?play|pretend|play a game)|role-?play:|"
+        rf"you(?:'re| are) (?:now )?an? (?:\w+ ){{0,3}}{_MODEL})\b"
         rf"[^.\n]{{0,100}}?\b{_NO_LIMITS}",
     ),
     Rule(
@@ -141,7 +185,10 @@ RULES: tuple[Rule, ...] = (
         "system_prompt_spoofing",
         0.5,
         r"\[system\]\(#\w+\)"
-        r"|(?:^|\n)\s*(?:begin|start) (?:system|admin|developer) (?:prompt|instructions?|message)\b"
+        r"|(?:^|\n|[.!?]\s+)\s*(?:begin|start|enter) (?:system|admin|administrator|developer|root) "
+        r"(?:prompt|instructions?|message|override|mode|access)\b"
+        r"|(?:^|\n)\s*\[\[?\s*(?:system|admin|developer|sys)\s*\]\]?"
+        r"|(?:^|\n)(?:user|human|assistant|ai)\s*:[^\n]*\n(?:[^\n]*\n){0,6}?system\s*:"
         r"|<\|im_start\|>\s*(?:system|assistant)\b|<\|start_header_id\|>\s*(?:system|assistant)"
         r"|\[INST\]\s*<<SYS>>|<start_of_turn>\s*(?:system|model|user)\b"
         rf"|(?:^|\n|[.!?]\s+)[ \t>*#/;-]*(?:{_CHAT_TEMPLATE_MARK}|"
@@ -154,13 +201,20 @@ RULES: tuple[Rule, ...] = (
         0.5,
         r"\b(?:reveal|print|show|repeat|output|leak|tell me|give me|display|recite|dump|paste|"
         r"write out|spell out|disclose|share|copy)\b[^.\n]{0,30}?\byour\s+(?:(?:full |entire |"
-        r"complete |exact )?(?:system prompt|system message|initial (?:instructions|prompt)|"
+        r"complete |exact )?(?:system prompt|system message|(?:initial|original|hidden|secret) "
+        r"system (?:instructions|prompt|message)|initial (?:instructions|prompt)|"
         r"hidden (?:instructions|prompt)|secret (?:instructions|prompt)|original (?:instructions|"
         r"prompt)|instructions|prompt|pre-?prompt))"
         r"|\b(?:repeat|print|output|reveal|show|copy|recite|paste)\b[^.\n]{0,30}?\b(?:everything|"
         r"all(?: of)?(?: the)? (?:text|words)|the (?:text|words|instructions|prompt)|the system "
         r"prompt|the initial prompt)\s+(?:above|before this|preceding|that came before|you were "
         r"given|verbatim|word for word)"
+        r"|\b(?:the|your) (?:hidden|secret|initial|original|system|full|exact) (?:prompt|"
+        r"instructions|system prompt|message)s? (?:you were|you've been|you have been) (?:given|"
+        r"initiali[sz]ed with|configured with|started with|provided)"
+        r"|\b(?:reveal|print|show|output|dump|display|leak|give me)\b[^.\n]{0,30}?\b(?:the "
+        r"(?:contents|content) of )?your (?:context window|configuration|hidden context|"
+        r"initiali[sz]ation)\b"
         r"|\bwhat (?:are|were|is) your (?:system prompt|initial instructions|original "
         r"instructions|hidden instructions|exact instructions)\b",
     ),
@@ -194,7 +248,16 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:note|message|instructions?|attention|important|reminder|memo|hidden text|text)\s+"
         r"(?:to|for)\s+(?:(?:any|all|every) (?:ai|assistant|llm|language model|model|chatbot|bot)s?"
         r"|ai(?: [a-z]+)?s\b|ai\b|llms|language models|ai models|ai systems|ai tools|chatbots|bots)"
-        r"|\battention,? (?:ai|llms?|language models?|ai (?:assistants|models|systems))\b",
+        r"|\battention,? (?:ai|llms?|language models?|ai (?:assistants|models|systems))\b"
+        r"|\bto (?:any|all|every) (?:ai|assistant|llm|language model|model|chatbot|bot|agent)s?\s*:"
+        r"|\b(?:ai|llm)(?: [a-z]+){0,2} (?:agents?|assistants?|models?|bots?|crawlers?)\s*:",
+    ),
+    Rule(
+        "hidden_note",
+        0.35,
+        r"\b(?:hidden|secret|invisible|private) (?:note|message|text|instructions?|prompt|comment)"
+        rf"s?\b[^.\n]{{0,30}}?\b(?:for|to)\b[^.\n]{{0,20}}?\b{_MODEL}\b"
+        r"|<!--[^>]{0,40}\b(?:ai|assistant|llm|model|gpt)\b",
     ),
     Rule(
         "addressed_to_model",
@@ -205,8 +268,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "model_reading_this",
         0.5,
-        rf"\b{_MODEL}\s+(?:that is |who is |which is )?(?:reading|processing|summari[sz]ing|"
-        r"analy[sz]ing|parsing|reviewing|scanning|browsing|evaluating|screening|ingesting) "
+        rf"\b{_MODEL}\s+(?:that is |who is |which is |is |are )?(?:reading|processing|"
+        r"summari[sz]ing|analy[sz]ing|parsing|reviewing|scanning|browsing|evaluating|screening|"
+        r"ingesting) "
         r"(?:this|these)\b"
         rf"|\bif you(?:'re| are) an? {_MODEL}\b"
         rf"|\b(?:hey |hi |dear )?{_MODEL},?\s+(?:when|while|if|as|before) (?:you(?:'re| are)? )?"
