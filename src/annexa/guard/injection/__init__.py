@@ -16,12 +16,12 @@ False
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from annexa.guard.injection.encoded import decoded_blobs, reversed_runs
 from annexa.guard.injection.hidden import COUNT_CAP, hidden_characters
-from annexa.guard.injection.normalise import normalise
+from annexa.guard.injection.normalise import Normalised, normalise
 from annexa.guard.injection.rules import CompiledRules, Rule
 
 THRESHOLD = 0.5
@@ -101,58 +101,69 @@ def _reason(signal: Signal) -> str:
 
 def _signals(text: str, depth: int) -> list[Signal]:
     """The distinct rules that fire, the first place each does."""
-    found: dict[str, Signal] = {}
     normal = normalise(text)
-    obfuscated: Signal | None = None
+    found = {s.rule: s for s in _rule_signals(text, normal)}
+    for signal in _hidden_signals(text):
+        found.setdefault(signal.rule, signal)
+    if depth < _MAX_DEPTH:
+        payload = _first_payload(_blobs(text, normal), depth)
+        if payload is not None:
+            found["encoded_payload"] = payload
+    return sorted(_one_per_phrase(found.values()), key=lambda s: (s.start, s.rule))
+
+
+def _rule_signals(text: str, normal: Normalised) -> list[Signal]:
+    """The first match of each rule in the normalised text, placed in the original; and
+    ``obfuscation`` when a match needed undoing to be seen."""
+    signals: list[Signal] = []
+    disguised: Signal | None = None
     for index in _RULES.matching(normal.text):
         rule = _RULES.rules[index]
         for match in _RULES.regexes[index].finditer(normal.text):
             if rule.unless_words and _speaks_of_own_words(rule, match.group(0)):
                 continue
             start, end = normal.span(match.start(), match.end())
-            found[rule.name] = Signal(rule.name, start, end, rule.weight)
-            if obfuscated is None and normal.changed and text[start:end] != match.group(0):
-                obfuscated = Signal(
-                    "obfuscation", start, end, _WEIGHTS["obfuscation"], "disguised letters"
-                )
+            signals.append(Signal(rule.name, start, end, rule.weight))
+            if disguised is None and normal.changed and text[start:end] != match.group(0):
+                weight = _WEIGHTS["obfuscation"]
+                disguised = Signal("obfuscation", start, end, weight, "disguised letters")
             break
+    return signals if disguised is None else [*signals, disguised]
+
+
+def _hidden_signals(text: str) -> list[Signal]:
+    signals = []
     for hidden in hidden_characters(text):
         if hidden.kind == "tag_characters":
-            detail = f"{hidden.count} tag characters"
-            if "ascii_smuggling" not in found:
-                found["ascii_smuggling"] = Signal(
-                    "ascii_smuggling", hidden.start, hidden.end, _WEIGHTS["ascii_smuggling"], detail
-                )
+            rule, detail = "ascii_smuggling", f"{hidden.count} tag characters"
         elif hidden.kind == "zero_width":
-            found["hidden_unicode"] = Signal(
-                "hidden_unicode",
-                hidden.start,
-                hidden.end,
-                _WEIGHTS["hidden_unicode"],
-                f"{hidden.count}{'+' if hidden.count >= COUNT_CAP else ''} invisible characters",
-            )
+            more = "+" if hidden.count >= COUNT_CAP else ""
+            rule, detail = "hidden_unicode", f"{hidden.count}{more} invisible characters"
         else:
-            found["bidi_override"] = Signal(
-                "bidi_override",
-                hidden.start,
-                hidden.end,
-                _WEIGHTS["bidi_override"],
-                f"{hidden.count} direction overrides",
-            )
-    if obfuscated is not None:
-        found["obfuscation"] = obfuscated
-    if depth < _MAX_DEPTH:
-        encoded = _encoded_payload(normal.text, depth)
-        if encoded is not None:
-            start, end = normal.span(encoded.start, encoded.end)
-            found["encoded_payload"] = Signal(
-                encoded.rule, start, end, encoded.weight, encoded.detail
-            )
-        elif "\u202e" in text:  # (the override itself is dropped from normal.text)
-            reversed_ = _reversed_payload(text, depth)
-            if reversed_ is not None:
-                found["encoded_payload"] = reversed_
-    return sorted(_one_per_phrase(found.values()), key=lambda s: (s.start, s.rule))
+            rule, detail = "bidi_override", f"{hidden.count} direction overrides"
+        signals.append(Signal(rule, hidden.start, hidden.end, _WEIGHTS[rule], detail))
+    return signals
+
+
+def _blobs(text: str, normal: Normalised) -> Iterator[tuple[str, int, int, str]]:
+    """(how, start, end, decoded text) of what may hide an instruction, placed in ``text``:
+    encoded blobs (found in the normalised text) and runs reversed behind a right-to-left
+    override (found in the original, as normalising drops the override)."""
+    for encoding, start, end, inner in decoded_blobs(normal.text):
+        yield (encoding, *normal.span(start, end), inner)
+    if "\u202e" in text:
+        for start, end, inner in reversed_runs(text):
+            yield "reversed", start, end, inner
+
+
+def _first_payload(blobs: Iterable[tuple[str, int, int, str]], depth: int) -> Signal | None:
+    for how, start, end, inner in blobs:
+        nested = _signals(inner, depth + 1)
+        if sum(s.weight for s in nested) >= _NESTED_MIN:
+            names = ", ".join(s.rule for s in nested)
+            weight = _WEIGHTS["encoded_payload"]
+            return Signal("encoded_payload", start, end, weight, f"{how}: {names}")
+    return None
 
 
 _TEXT_RULES = frozenset(rule.name for rule in _RULES.rules)
@@ -175,28 +186,6 @@ def _one_per_phrase(signals: Iterable[Signal]) -> list[Signal]:
 def _same_words(a: Signal, b: Signal) -> bool:
     shared = min(a.end, b.end) - max(a.start, b.start)
     return shared > 0 and 2 * shared >= min(a.end - a.start, b.end - b.start)
-
-
-def _encoded_payload(text: str, depth: int) -> Signal | None:
-    for encoding, start, end, inner in decoded_blobs(text):
-        nested = _signals(inner, depth + 1)
-        if sum(s.weight for s in nested) >= _NESTED_MIN:
-            names = ", ".join(s.rule for s in nested)
-            return Signal(
-                "encoded_payload", start, end, _WEIGHTS["encoded_payload"], f"{encoding}: {names}"
-            )
-    return None
-
-
-def _reversed_payload(text: str, depth: int) -> Signal | None:
-    for start, end, inner in reversed_runs(text):
-        nested = _signals(inner, depth + 1)
-        if sum(s.weight for s in nested) >= _NESTED_MIN:
-            names = ", ".join(s.rule for s in nested)
-            return Signal(
-                "encoded_payload", start, end, _WEIGHTS["encoded_payload"], f"reversed: {names}"
-            )
-    return None
 
 
 def _speaks_of_own_words(rule: Rule, matched: str) -> bool:
