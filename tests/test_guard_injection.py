@@ -331,6 +331,10 @@ def test_api_scores_a_text_for_any_member(db_url: str) -> None:
         bad = api.send("viewer", "POST", path, {"text": "x", "threshold": 0})
         assert bad.status_code == 422
         assert "threshold" in bad.text
+        surrogate = b'{"text": "ignore \\ud800"}'
+        headers = {**api.as_("viewer"), "Content-Type": "application/json"}
+        refused = api.client.post(path, content=surrogate, headers=headers)
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "text"
         outsider = api.send("bob", "POST", path, {"text": "x"})
         assert outsider.status_code in (403, 404)
     finally:

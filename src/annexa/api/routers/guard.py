@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from annexa.api.bodies import PayloadTooLarge, read_bounded
 from annexa.api.deps import Manager, OrgContext, Permission, Reader, allow
@@ -108,17 +108,17 @@ def _valid_unicode(value: Any) -> Any:
     return value
 
 
-GuardText = Annotated[str, Field(max_length=MAX_TEXT, description="At most 1,000,000 characters.")]
+GuardText = Annotated[
+    str,
+    Field(max_length=MAX_TEXT, description="At most 1,000,000 characters."),
+    AfterValidator(_valid_unicode),
+]
+GuardData = Annotated[Any, AfterValidator(_valid_unicode)]
 
 
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: GuardText
-
-    @field_validator("text")
-    @classmethod
-    def _unicode(cls, value: Any) -> Any:
-        return _valid_unicode(value)
 
 
 class RedactIn(BaseModel):
@@ -134,11 +134,6 @@ class RedactIn(BaseModel):
         description="Seconds the originals stay restorable (default 3600, at most 366 days).",
     )
 
-    @field_validator("text")
-    @classmethod
-    def _unicode(cls, value: Any) -> Any:
-        return _valid_unicode(value)
-
 
 class RestoreIn(BaseModel):
     """Exactly one of ``text`` (plain text) and ``data`` (any JSON: a chat message, a tool
@@ -146,12 +141,7 @@ class RestoreIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: GuardText | None = None
-    data: Any = None
-
-    @field_validator("text", "data")
-    @classmethod
-    def _unicode(cls, value: Any) -> Any:
-        return _valid_unicode(value)
+    data: GuardData = None
 
 
 class FindingOut(BaseModel):
@@ -225,11 +215,6 @@ class InjectionIn(BaseModel):
         description="Score from which the text counts as suspicious (0.5: one strong signal "
         "or two weaker ones).",
     )
-
-    @field_validator("text")
-    @classmethod
-    def _unicode(cls, value: Any) -> Any:
-        return _valid_unicode(value)
 
 
 class SignalOut(BaseModel):
