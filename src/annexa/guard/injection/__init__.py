@@ -191,8 +191,15 @@ def _same_words(a: Signal, b: Signal) -> bool:
 
 
 def _speaks_of_own_words(rule: Rule, matched: str) -> bool:
-    words = set(matched.lower().replace("'", " ").split())
-    return not words.isdisjoint(rule.unless_words)
+    """Whether the match speaks of the writer's own words ("my previous message"), not of
+    someone else's that the writer owns a word for ("my developer's instructions")."""
+    lowered = matched.lower()
+    if _THIRD_PARTY.search(lowered):
+        return False
+    return not set(lowered.replace("'", " ").split()).isdisjoint(rule.unless_words)
+
+
+_THIRD_PARTY = re.compile(r"\b(?:developer|creator|maker|owner|admin|operator|system)s?'s?\b")
 
 
 __all__ = ["THRESHOLD", "InjectionReport", "Signal", "detect_injection"]

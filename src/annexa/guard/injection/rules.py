@@ -35,7 +35,13 @@ _BEFORE = (
 _ORDERS = (
     r"(?:instructions?|prompts?|rules|directives|guidelines|guardrails|policies|constraints|"
     r"restrictions|context|messages?|commands?|programming|directions|orders|conditioning|"
-    r"criteria|training|principles|safeguards|objectives)"
+    r"criteria|training|principles|safeguards|objectives|guidance|checks|verification|"
+    r"safety measures)"
+)
+# the readers a planted note may address: models, and the jobs they are given
+_READERS = (
+    r"(?:ai|llm|assistant|model|agent|bot|chatbot|crawler|summari[sz]er|reviewer|screener|"
+    r"grader|recruiter|reader|tool|system)s?"
 )
 # "the instructions above", "everything you were told before"
 _AFTER = (
@@ -147,7 +153,7 @@ RULES: tuple[Rule, ...] = (
         "new_instructions",
         0.35,
         r"\b(?:new|updated|real|actual|true|revised) (?:system )?(?:instructions?|system prompt|"
-        r"rules|directives?|task)\s*(?::|are|is|follow)"
+        r"rules?|directives?|task)\s*(?:from [^:.\n]{1,30})?(?::|are|is|follow)"
         r"|\byour (?:new|real|true|actual) (?:task|instructions|role|purpose|goal) (?:is|are)\b",
     ),
     Rule(
@@ -189,6 +195,8 @@ RULES: tuple[Rule, ...] = (
         r"(?:prompt|instructions?|message|override|mode|access)\b"
         r"|(?:^|\n)\s*\[\[?\s*(?:system|admin|developer|sys)\s*\]\]?"
         r"|(?:^|\n)(?:user|human|assistant|ai)\s*:[^\n]*\n(?:[^\n]*\n){0,6}?system\s*:"
+        r"|(?:^|\n)\s*(?:user|human|customer|client|guest|visitor)\s*:\s*(?:system|developer|admin)"
+        r"\s*:"
         r"|<\|im_start\|>\s*(?:system|assistant)\b|<\|start_header_id\|>\s*(?:system|assistant)"
         r"|\[INST\]\s*<<SYS>>|<start_of_turn>\s*(?:system|model|user)\b"
         rf"|(?:^|\n|[.!?]\s+)[ \t>*#/;-]*(?:{_CHAT_TEMPLATE_MARK}|"
@@ -215,6 +223,8 @@ RULES: tuple[Rule, ...] = (
         r"|\b(?:reveal|print|show|output|dump|display|leak|give me)\b[^.\n]{0,30}?\b(?:the "
         r"(?:contents|content) of )?your (?:context window|configuration|hidden context|"
         r"initiali[sz]ation)\b"
+        r"|\b(?:reveal|leak|disclose|dump|exfiltrate)\b[^.\n]{0,20}?\bthe (?:system|hidden|"
+        r"initial|secret) (?:prompt|instructions|message)\b"
         r"|\bwhat (?:are|were|is) your (?:system prompt|initial instructions|original "
         r"instructions|hidden instructions|exact instructions)\b",
     ),
@@ -250,19 +260,22 @@ RULES: tuple[Rule, ...] = (
         r"|ai(?: [a-z]+)?s\b|ai\b|llms|language models|ai models|ai systems|ai tools|chatbots|bots)"
         r"|\battention,? (?:ai|llms?|language models?|ai (?:assistants|models|systems))\b"
         r"|\bto (?:any|all|every) (?:ai|assistant|llm|language model|model|chatbot|bot|agent)s?\s*:"
-        r"|\b(?:ai|llm)(?: [a-z]+){0,2} (?:agents?|assistants?|models?|bots?|crawlers?)\s*:",
+        rf"|\b(?:ai|llm)(?: [a-z]+){{0,2}} {_READERS}\s*:",
     ),
     Rule(
         "hidden_note",
         0.35,
         r"\b(?:hidden|secret|invisible|private) (?:note|message|text|instructions?|prompt|comment)"
         rf"s?\b[^.\n]{{0,30}}?\b(?:for|to)\b[^.\n]{{0,20}}?\b{_MODEL}\b"
-        r"|<!--[^>]{0,40}\b(?:ai|assistant|llm|model|gpt)\b",
+        r"|<!--[^>]{0,40}\b(?:ai|assistant|llm|model|gpt)\b"
+        rf"|<!--[^>]{{0,40}}\b(?:instructions?|note|message|prompt)s? (?:for|to) "
+        rf"(?:the |any |all )?{_READERS}\b",
     ),
     Rule(
         "addressed_to_model",
         0.35,
-        rf"\b(?:note|message|instructions?|attention|important|reminder|memo)\s+(?:to|for)\s+"
+        rf"(?:^|\n|[.!?]\s+|#\s*)(?:ai|llm)(?: [a-z]+){{0,2}} {_READERS}\s*,"
+        rf"|\b(?:note|message|instructions?|attention|important|reminder|memo)\s+(?:to|for)\s+"
         rf"(?:the )?{_MODEL}\b",
     ),
     Rule(
@@ -310,10 +323,34 @@ RULES: tuple[Rule, ...] = (
         r"|\bwithout (?:telling|informing|notifying|alerting) (?:the user|the human|anyone)\b",
     ),
     Rule(
+        "safety_bypass",
+        0.35,
+        r"\b(?:skip|bypass|disable|ignore|turn off|switch off|suspend)\b[^.\n]{0,20}?\b(?:all |any "
+        r"|the |your )?(?:safety|security|content|verification|moderation|compliance) (?:checks?|"
+        r"filters?|rules|guidelines|steps|guardrails|policies|measures|review)"
+        r"|\b(?:treat|consider|regard) (?:every|all|any|each) (?:request|message|instruction|"
+        r"question)s? as (?:pre-?approved|authori[sz]ed|approved|safe|allowed|permitted)",
+    ),
+    Rule(
+        "authority_claim",
+        0.35,
+        r"\b(?:system|admin|administrator|security|developer) (?:notice|message|alert|override|"
+        r"update|instruction|directive)\s*:",
+    ),
+    Rule(
+        "false_authorisation",
+        0.35,
+        r"\bthe user has (?:already )?(?:authori[sz]ed|granted|approved|given (?:you )?"
+        r"(?:permission|consent)|consented)"
+        r"|\b(?:has|have) (?:cleared|authori[sz]ed|permitted|allowed) you to\b",
+    ),
+    Rule(
         "decode_and_follow",
         0.3,
         r"\b(?:decode|decipher|decrypt|translate|convert|unscramble)\b[^.\n]{0,60}?\b(?:and|then)\b"
-        r"[^.\n]{0,20}?\b(?:follow|execute|obey|run|carry out|act on|comply with|do what)\b",
+        r"[^.\n]{0,20}?\b(?:follow|execute|obey|run|carry out|act on|comply with|do what)\b"
+        r"|\brepeat after me\b[^.\n]{0,20}?\b(?:and|then)\b[^.\n]{0,10}?\b(?:follow|obey|do|"
+        r"act on)\b",
     ),
 )
 
