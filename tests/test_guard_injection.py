@@ -315,6 +315,24 @@ def test_rates_on_the_generated_corpus() -> None:
     assert detected / len(attacks) >= 0.93
 
 
+def test_the_hand_written_sets_do_not_regress() -> None:
+    """The held-out and blind prompts of benchmarks/data as they score today (blind only on
+    their first runs; see the files' headers): a rule change must not lose detections or
+    add false positives there without this test saying so."""
+    import yaml
+
+    data = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
+    attacks: list[str] = []
+    benign: list[str] = []
+    for path in sorted(data.glob("injection_*.yaml")):
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        attacks += loaded["attack"]
+        benign += loaded["benign"]
+    assert len(attacks) == 100 and len(benign) == 145
+    assert sum(detect_injection(t).suspicious for t in attacks) >= 85
+    assert sum(detect_injection(t).suspicious for t in benign) <= 4
+
+
 def test_cli_scores_files_and_exits_3_when_suspicious(tmp_path: Path) -> None:
     clean = tmp_path / "clean.txt"
     clean.write_text("Please ignore the typos.", encoding="utf-8")
