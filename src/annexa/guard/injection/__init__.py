@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from annexa.guard.injection.encoded import decoded_blobs, reversed_runs
 from annexa.guard.injection.hidden import COUNT_CAP, hidden_characters
@@ -51,13 +51,7 @@ class Signal:
     detail: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "rule": self.rule,
-            "start": self.start,
-            "end": self.end,
-            "weight": self.weight,
-            "detail": self.detail,
-        }
+        return asdict(self)
 
 
 @dataclass
