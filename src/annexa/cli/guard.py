@@ -149,10 +149,8 @@ def injection(
     results = []
     for name, text in _inputs(files):
         report = detect_injection(text, threshold=threshold)
-        data = report.to_dict()
-        for signal in data["signals"]:  # type: ignore[union-attr]
-            signal["text"] = text[signal["start"] : signal["end"]][:200]
-        results.append({"source": name, **data})
+        signals = [{**s.to_dict(), "text": text[s.start : s.end][:200]} for s in report.signals]
+        results.append({"source": name, **report.to_dict(), "signals": signals})
 
     def render() -> None:
         table = new_table("source", "score", "verdict", "rule", "where", "text")

@@ -17,6 +17,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -24,10 +25,9 @@ from dataclasses import asdict, dataclass, field
 from annexa.guard.injection.encoded import decoded_blobs, reversed_runs
 from annexa.guard.injection.hidden import COUNT_CAP, hidden_characters
 from annexa.guard.injection.normalise import Normalised, normalise
-from annexa.guard.injection.rules import CompiledRules, Rule
+from annexa.guard.injection.rules import RULES, CompiledRules, Rule
 
 THRESHOLD = 0.5
-_RULES = CompiledRules()
 _WEIGHTS = {
     "hidden_unicode": 0.5,
     "ascii_smuggling": 0.6,
@@ -113,9 +113,10 @@ def _rule_signals(text: str, normal: Normalised) -> list[Signal]:
     ``obfuscation`` when a match needed undoing to be seen."""
     signals: list[Signal] = []
     disguised: Signal | None = None
-    for index in _RULES.matching(normal.text):
-        rule = _RULES.rules[index]
-        for match in _RULES.regexes[index].finditer(normal.text):
+    compiled = _compiled_rules()
+    for index in compiled.matching(normal.text):
+        rule = compiled.rules[index]
+        for match in compiled.regexes[index].finditer(normal.text):
             if rule.unless_words and _speaks_of_own_words(rule, match.group(0)):
                 continue
             start, end = normal.span(match.start(), match.end())
@@ -162,7 +163,14 @@ def _first_payload(blobs: Iterable[tuple[str, int, int, str]], depth: int) -> Si
     return None
 
 
-_TEXT_RULES = frozenset(rule.name for rule in _RULES.rules)
+@functools.cache
+def _compiled_rules() -> CompiledRules:
+    """The rules compiled on first use (~80 ms): importing ``annexa.guard`` for a scan
+    does not pay for them."""
+    return CompiledRules()
+
+
+_TEXT_RULES = frozenset(rule.name for rule in RULES)
 
 
 def _one_per_phrase(signals: Iterable[Signal]) -> list[Signal]:
