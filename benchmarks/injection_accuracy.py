@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=0)
     args = parser.parse_args()
     samples = generate(args.benign, args.attacks, args.quoted, seed=args.seed)
+    detect_injection("warm-up")  # the rules compile on first use: not a prompt's time
     flagged: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     times: list[float] = []
     shown = 0
