@@ -18,11 +18,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from annexa.guard.injection.normalise import TAG_CLASS, TAGS
+
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e\u2061\u2062\u2063\u2064\u034f")
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0")  # Hangul fillers: blank "letters"
 _BIDI_OVERRIDES = frozenset("\u202a\u202b\u202d\u202e\u2066\u2067\u2068")
 _ZERO_WIDTH_RUN = re.compile("[" + "".join(sorted(_ZERO_WIDTH | _FILLERS)) + "]+")
-_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+_TAG_RUN = re.compile(f"[{TAG_CLASS}]+")
 _BIDI_RUN = re.compile("[" + "".join(sorted(_BIDI_OVERRIDES)) + "]")
 COUNT_CAP = 1000  # invisible characters counted at most
 _FLAG = "\U0001f3f4"
@@ -57,7 +59,7 @@ def _tag_runs(text: str) -> list[HiddenFinding]:
         i, j = run.span()
         if not _subdivision_flag(text, i, j):
             decoded = "".join(
-                chr(ord(ch) - 0xE0000) for ch in run.group(0) if ord(ch) < _CANCEL_TAG
+                chr(ord(ch) - TAGS.start) for ch in run.group(0) if ord(ch) < _CANCEL_TAG
             )
             runs.append(HiddenFinding("tag_characters", i, j, j - i, decoded))
     return runs

@@ -25,6 +25,7 @@ INVISIBLE = frozenset(
     "\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
 )
 TAGS = range(0xE0000, 0xE0080)  # Unicode tag characters: invisible ASCII look-alikes
+TAG_CLASS = f"{chr(TAGS.start)}-{chr(TAGS.stop - 1)}"  # the same, inside a regex [...]
 
 # Cyrillic and Greek letters drawn like Latin ones. Folded only inside a word that also
 # has Latin letters: a Russian or Greek word is left as it is.
@@ -36,7 +37,7 @@ _LOOK_ALIKE_CHARS = frozenset("аеорсухіјѕԁһԛԝаАВЕКМНОРС�
 _WORD = re.compile(r"\w+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # (RE2 for the whole-text searches: a DFA over the UTF-8, several times re's speed there)
-_DROPPED = re2.compile("[" + "".join(sorted(INVISIBLE)) + "\U000e0000-\U000e007f]")
+_DROPPED = re2.compile("[" + "".join(sorted(INVISIBLE)) + TAG_CLASS + "]")
 # a Latin letter next to a letter of another script, in either order
 _MIXED = re2.compile(r"[A-Za-z][^\x00-\x7f\PL]|[^\x00-\x7f\PL][A-Za-z]")
 # Six or more single letters, one space (or a few) apart: "i g n o r e  a l l" (group 1).
