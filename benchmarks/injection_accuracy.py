@@ -83,7 +83,7 @@ def _held_out(show: int) -> None:
     """The prompts kept out of the generated corpus: ``injection_heldout.yaml`` and the
     blind sets, each written before its first run (their headers give that run's figures
     and whether the rules changed after it; the last one's did not)."""
-    blind = [f"injection_blind{suffix}.yaml" for suffix in ("", "_2", "_3", "_4")]
+    blind = [f"injection_blind{suffix}.yaml" for suffix in ("", "_2", "_3", "_4", "_5", "_6", "_7")]
     for name in ("injection_heldout.yaml", *blind):
         data = yaml.safe_load((Path(__file__).parent / "data" / name).read_text())
         print(f"\n{name}:")
