@@ -1,6 +1,10 @@
 # ruff: noqa: E501
 """A seeded, labelled corpus for the guard benchmarks: prose, tables, code, logs and chat,
-with hard negatives (order numbers, timestamps, UUIDs, versions, hashes, phone-like ids)."""
+with hard negatives (order numbers, timestamps, UUIDs, versions, hashes, phone-like ids).
+
+``generate`` covers every entity type the pattern tier has. ``core_only=True`` gives the
+first corpus, with the 16 entity types of ``ENTITIES`` (the speed benchmark's dense corpus,
+kept as it was so its figures stay comparable across stops)."""
 
 from __future__ import annotations
 
@@ -12,11 +16,20 @@ import json
 import random
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stdnum import iban as std_iban
 from stdnum import luhn, verhoeff
+from stdnum.de import idnr as de_idnr
+from stdnum.es import dni as es_dni
+from stdnum.es import nie as es_nie
+from stdnum.fr import nir as fr_nir
 from stdnum.in_ import aadhaar
+from stdnum.in_ import pan as in_pan
+from stdnum.iso7064 import mod_11_10
+from stdnum.it import codicefiscale as it_cf
+from stdnum.nl import bsn as nl_bsn
 
 Span = tuple[int, int, str]
 
@@ -204,6 +217,238 @@ ENTITIES = {
     "UK_NINO": (_nino, "NI number {v}"),
 }
 
+
+# ---------------------------------------------------------------- the other entity types
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A generator of one entity type's values. ``make`` returns the value, or the value and
+    the span of it that is labelled (the password in a connection string). ``label`` names
+    the column or variable in tables and code; ``keyed`` values only exist after their key
+    (``password=…``, ``AccountKey=…``), so the template is kept in every layout."""
+
+    entity: str
+    make: Callable[[random.Random], str | tuple[str, int, int]]
+    template: str
+    label: str
+    keyed: bool = False
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(string.digits) for _ in range(n))
+
+
+def _de_tax_id(rng: random.Random) -> str:
+    while True:
+        body = str(rng.randint(1, 9)) + _digits(rng, 9)
+        number = body + mod_11_10.calc_check_digit(body)
+        if de_idnr.is_valid(number):
+            break
+    if rng.random() < 0.5:
+        return number
+    return f"{number[:2]} {number[2:5]} {number[5:8]} {number[8:]}"
+
+
+def _es_dni(rng: random.Random) -> str:
+    body = _digits(rng, 8)
+    return body + ("-" if rng.random() < 0.2 else "") + es_dni.calc_check_digit(body)
+
+
+def _es_nie(rng: random.Random) -> str:
+    body = rng.choice("XYZ") + _digits(rng, 7)
+    return body + es_nie.calc_check_digit(body)
+
+
+def _fr_nir(rng: random.Random) -> str:
+    department = f"{rng.randint(1, 95):02d}"
+    if department == "20":
+        department = "2A"
+    body = (
+        rng.choice("12")
+        + f"{rng.randint(0, 99):02d}{rng.randint(1, 12):02d}"
+        + department
+        + f"{rng.randint(1, 990):03d}{rng.randint(1, 999):03d}"
+    )
+    number = body + fr_nir.calc_check_digits(body)
+    if rng.random() < 0.5:
+        return number
+    parts = (number[0], number[1:3], number[3:5], number[5:7], number[7:10], number[10:13])
+    return " ".join(parts) + " " + number[13:]
+
+
+_CF_MONTHS = "ABCDEHLMPRST"
+
+
+def _it_fiscal_code(rng: random.Random) -> str:
+    consonants = "BCDFGHLMNPRSTVZ"
+    day = rng.randint(1, 28) + (40 if rng.random() < 0.5 else 0)
+    body = (
+        "".join(rng.choice(consonants) for _ in range(6))
+        + f"{rng.randint(0, 99):02d}"
+        + rng.choice(_CF_MONTHS)
+        + f"{day:02d}"
+        + rng.choice("ABCDEFGHILM")
+        + _digits(rng, 3)
+    )
+    return body + it_cf.calc_check_digit(body)
+
+
+def _nl_bsn(rng: random.Random) -> str:
+    while True:
+        number = str(rng.randint(1, 9)) + _digits(rng, 8)
+        if nl_bsn.is_valid(number) and len(set(number)) > 2:
+            break
+    return number if rng.random() < 0.7 else f"{number[:4]}.{number[4:6]}.{number[6:]}"
+
+
+def _in_pan(rng: random.Random) -> str:
+    upper = string.ascii_uppercase
+    while True:
+        number = (
+            "".join(rng.choice(upper) for _ in range(3))
+            + rng.choice("PCHFATBLJG")
+            + rng.choice(upper)
+            + _digits(rng, 4)
+            + rng.choice(upper)
+        )
+        if in_pan.is_valid(number):
+            return number
+
+
+_SWIFT_COUNTRIES = ["DE", "GB", "FR", "NL", "ES", "IT", "CH", "US", "BE", "IE"]
+
+
+def _swift(rng: random.Random) -> str:
+    upper = string.ascii_uppercase
+    bank = "".join(rng.choice(upper) for _ in range(4))
+    location = rng.choice(upper) + rng.choice(upper + string.digits)
+    branch = rng.choice(["", "", "XXX", rng.choice(upper) + _digits(rng, 2)])
+    return bank + rng.choice(_SWIFT_COUNTRIES) + location + branch
+
+
+_PATHS = ["docs", "matters", "clients", "reports", "2025", "q3", "board", "policy", "files"]
+
+
+def _url(rng: random.Random) -> str:
+    path = "/".join(rng.choice(_PATHS) for _ in range(rng.randint(1, 3)))
+    query = rng.choice(["", f"?id={rng.randint(1, 99999)}", f"?page={rng.randint(2, 9)}&sort=date"])
+    host = rng.choice(["www.", "portal.", "intranet.", ""]) + rng.choice(DOMAINS)
+    return f"https://{host}/{path}{query}"
+
+
+def _url_credentials(rng: random.Random) -> tuple[str, int, int]:
+    scheme = rng.choice(["postgres", "postgresql", "mysql", "mongodb+srv", "redis", "amqp", "ftp"])
+    user = rng.choice(["app", "admin", "svc_report", "etl"])
+    secret = _rand(rng, rng.randint(10, 20), string.ascii_letters + string.digits + "!*-_")
+    head = f"{scheme}://"
+    value = f"{head}{user}:{secret}@db{rng.randint(1, 9)}.internal:5432/{rng.choice(_PATHS)}"
+    return value, len(head), len(head) + len(user) + 1 + len(secret)
+
+
+def _password(rng: random.Random) -> str:
+    return _rand(rng, rng.randint(10, 18), string.ascii_letters + string.digits + "!#%*-_.")
+
+
+def _pem(rng: random.Random) -> str:
+    kind = rng.choice(["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY"])
+    body = base64.b64encode(rng.randbytes(rng.randint(96, 240))).decode()
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return f"-----BEGIN {kind}-----\n" + "\n".join(lines) + f"\n-----END {kind}-----"
+
+
+def _high_entropy(rng: random.Random) -> str:
+    return _rand(rng, rng.randint(28, 40))
+
+
+def _eth(rng: random.Random) -> str:
+    return "0x" + "".join(rng.choice("0123456789abcdefABCDEF") for _ in range(40))
+
+
+def _sas_signature(rng: random.Random) -> str:
+    raw = base64.b64encode(rng.randbytes(32)).decode()
+    return raw.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+
+
+MORE = [
+    Kind("DE_TAX_ID", _de_tax_id, "Steuer-ID {v}", "Steuer-ID"),
+    Kind("ES_NIF", _es_dni, "DNI {v}", "DNI"),
+    Kind("ES_NIE", _es_nie, "NIE {v}", "NIE"),
+    Kind("FR_NIR", _fr_nir, "numéro de sécurité sociale {v}", "NIR"),
+    Kind("IT_FISCAL_CODE", _it_fiscal_code, "codice fiscale {v}", "codice fiscale"),
+    Kind("NL_BSN", _nl_bsn, "BSN {v}", "BSN"),
+    Kind("IN_PAN", _in_pan, "PAN {v}", "PAN"),
+    Kind("SWIFT_CODE", _swift, "SWIFT/BIC {v}", "BIC"),
+    Kind("CRYPTO", _eth, "ETH wallet {v}", "eth address"),
+    Kind("URL", _url, "see {v} for details", "link"),
+    Kind("URL_CREDENTIALS", _url_credentials, "DATABASE_URL={v}", "dsn", keyed=True),
+    Kind("PASSWORD", _password, "password={v}", "password", keyed=True),
+    Kind("PASSWORD", _password, "DB_PASSWORD={v}", "env", keyed=True),
+    Kind("PRIVATE_KEY", _pem, "{v}", "private key", keyed=True),
+    Kind("HIGH_ENTROPY_SECRET", _high_entropy, "token {v}", "api_token"),
+    Kind(
+        "AWS_SECRET_KEY",
+        lambda r: _rand(r, 40, string.ascii_letters + string.digits + "/+"),
+        "aws_secret_access_key = {v}",
+        "aws",
+        keyed=True,
+    ),
+    Kind(
+        "GCP_API_KEY",
+        lambda r: "AIza" + _rand(r, 35, _TOKEN_CHARS),
+        "GOOGLE_API_KEY={v}",
+        "gcp key",
+    ),
+    Kind("GITLAB_TOKEN", lambda r: "glpat-" + _rand(r, 20, _TOKEN_CHARS), "token {v}", "gitlab"),
+    Kind(
+        "SLACK_TOKEN",
+        lambda r: f"xoxb-{_digits(r, 11)}-{_digits(r, 13)}-{_rand(r, 24)}",
+        "SLACK_BOT_TOKEN={v}",
+        "slack",
+    ),
+    Kind(
+        "ANTHROPIC_API_KEY",
+        lambda r: "sk-ant-api03-" + _rand(r, 93, _TOKEN_CHARS) + "AA",
+        "ANTHROPIC_API_KEY={v}",
+        "anthropic",
+    ),
+    Kind(
+        "AZURE_STORAGE_KEY",
+        lambda r: base64.b64encode(r.randbytes(64)).decode(),
+        "DefaultEndpointsProtocol=https;AccountName=acmedocs;AccountKey={v};EndpointSuffix=core.windows.net",
+        "azure",
+        keyed=True,
+    ),
+    Kind(
+        "AZURE_SAS_TOKEN",
+        _sas_signature,
+        "https://acmedocs.blob.core.windows.net/reports/q3.pdf?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-31T23:59:59Z&spr=https&sig={v}",
+        "sas url",
+        keyed=True,
+    ),
+]
+
+_TOKEN_CHARS = string.ascii_letters + string.digits + "_-"
+
+MORE_NEGATIVES = [
+    lambda r: (
+        f"Steuernummer {r.randint(10, 99)}/{r.randint(100, 999)}/{r.randint(10000, 99999)} for the {r.randint(2019, 2025)} return."
+    ),
+    lambda r: f"Tracking number {r.randint(100000000, 999999999)} left the depot.",
+    lambda r: (
+        f"Status {r.choice(['APPROVED', 'BUSINESS', 'DATABASE', 'CUSTOMER', 'TRANSFER'])} for the bank wire batch {r.randint(10, 99)}."
+    ),
+    lambda r: r.choice(
+        ["password=changeme", "API_KEY=your-api-key-here", "token: <TOKEN>", "secret = '${SECRET}'"]
+    ),
+    lambda r: (
+        f'<img src="data:image/png;base64,{base64.b64encode(r.randbytes(48)).decode()}" alt="logo">'
+    ),
+    lambda r: (
+        f"Product code {r.choice(string.ascii_uppercase)}{r.randint(100, 999)}-{r.choice(['RED', 'BLUE', 'XL'])}, lot {r.randint(1000, 9999)}."
+    ),
+]
+
 PROSE = [
     "Hi team, following up on the {c} matter — {e} Let me know by Friday.",
     "As discussed with {n}, {e} Thanks!",
@@ -235,18 +480,25 @@ NEGATIVES = [
 ]
 
 
-def generate(n: int, seed: int = 7) -> list[Sample]:
+def generate(n: int, seed: int = 7, *, core_only: bool = False) -> list[Sample]:
     rng = random.Random(seed)
-    names = list(ENTITIES)
+    names: list[str | Kind] = list(ENTITIES)
+    negatives = NEGATIVES
+    if not core_only:
+        names += MORE
+        negatives = NEGATIVES + MORE_NEGATIVES
     out: list[Sample] = []
     for i in range(n):
         kind = ["prose", "table", "code", "log", "chat"][i % 5]
         parts: list[tuple[str, str | None]] = []
         for _ in range(rng.randint(1, 3)):
             if rng.random() < 0.45:
-                parts.append((rng.choice(NEGATIVES)(rng), None))
+                parts.append((rng.choice(negatives)(rng), None))
                 continue
             entity = rng.choice(names)
+            if isinstance(entity, Kind):
+                parts.extend(_more_parts(rng, entity, kind))
+                continue
             make, template = ENTITIES[entity]
             value = make(rng)
             before, after = template.split("{v}")
@@ -275,6 +527,15 @@ def generate(n: int, seed: int = 7) -> list[Sample]:
                 )
         text, spans = "", []
         for piece, entity in parts:
+            if entity == "":  # glued to the value after it ("password=…")
+                text += piece
+                continue
+            if entity is not None and "@" in entity:  # a labelled part: "ENTITY@start:end"
+                entity, _, where = entity.partition("@")
+                lo, hi = (int(x) for x in where.split(":"))
+                spans.append((len(text) + lo, len(text) + hi, entity))
+                text += piece
+                continue
             if entity is not None:
                 spans.append((len(text), len(text) + len(piece), entity))
             text += piece
@@ -282,6 +543,44 @@ def generate(n: int, seed: int = 7) -> list[Sample]:
                 text += " " if not piece.endswith(("\n", " ")) else ""
         out.append(Sample(text, spans, kind))
     return out
+
+
+def _more_parts(rng: random.Random, entity: Kind, kind: str) -> list[tuple[str, str | None]]:
+    """The pieces of one value of ``entity`` laid out as ``kind`` (see :func:`generate`)."""
+    made = entity.make(rng)
+    value, lo, hi = (made, 0, len(made)) if isinstance(made, str) else made
+    before, after = entity.template.split("{v}")
+    if kind == "code" and "BEGIN" in value:
+        value = value.replace("\n", "\\n")  # a key inside a string literal: escaped
+        hi = len(value)
+    if not entity.keyed and kind in ("table", "code"):
+        before, after = "", ""
+    if kind == "table":
+        before, after = f"| {rng.choice(FIRST)} | {entity.label} | " + before, after + " |"
+    elif kind == "code":
+        name = entity.label.lower().replace(" ", "_").replace("-", "_")
+        before, after = (
+            (f'{name} = "' + before, after + '"')
+            if not entity.keyed
+            else (
+                "# " + before,
+                after,
+            )
+        )
+    elif kind == "log":
+        before = (
+            f"{rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)} WARN user {before}"
+        )
+    elif kind == "chat":
+        before = f"{rng.choice(FIRST)}: sure, my {before}"
+    elif kind == "prose":
+        before = (
+            rng.choice(PROSE).split("{e}")[0].format(c=rng.choice(LAST), n=rng.choice(FIRST))
+            + " "
+            + before
+        )
+    glued = "" if before and not before.endswith((" ", "\n")) else None
+    return [(before, glued), (value, f"{entity.entity}@{lo}:{hi}"), (after, None)]
 
 
 # ---------------------------------------------------------------- sparse realistic text

@@ -41,7 +41,7 @@ from guard_corpus import generate, sparse_text
 
 def _dense(size: int, count: int, seed: int) -> list[str]:
     """``count`` texts of ``size`` characters from a pool of distinct samples."""
-    pool = [s.text for s in generate(max(64, size * count // 90), seed=seed)]
+    pool = [s.text for s in generate(max(64, size * count // 90), seed=seed, core_only=True)]
     out, i = [], 0
     for _ in range(count):
         parts: list[str] = []

@@ -435,7 +435,11 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
         d(
             "private_key",
             "PRIVATE_KEY",
-            r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=:,\-\s]|\\[nr])*"
+            # the body: base64, header lines (Proc-Type: 4,ENCRYPTED) and escaped newlines; a
+            # dash only before a letter or digit, so the body stops at the END marker (a
+            # second key after it is a match of its own)
+            r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[A-Za-z0-9+/=:,\s]|-[A-Za-z0-9]|\\[nr])*"
             r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
             v.pem_private_key,
             classification="secret",
@@ -540,14 +544,16 @@ def builtin_detectors(phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Det
         d(
             "password",
             "PASSWORD",
-            r"(?i)\b(?:password|passwd|pwd|pass|db_pass|secret)[\"']?\s{0,3}(?:=|:|=>)\s{0,3}"
+            # with the names of environment variables and settings: DB_PASSWORD, CLIENT_SECRET
+            r"(?i)\b(?:[a-z0-9]{1,20}_){0,3}(?:password|passwd|pwd|pass|secret)[\"']?\s{0,3}"
+            r"(?:=|:|=>)\s{0,3}"
             r"(?P<v>\"[^\"\n]{1,128}\"|'[^'\n]{1,128}'|[^\s;,'\"&<>]{1,128})",
             v.password_value,
             classification="secret",
             context=("connection", "database", "server", "login", "user", "uid"),
             max_length=160,
             located=True,
-            locator=r"(?i)\b(?:password|passwd|pwd|pass|db_pass|secret)",
+            locator=r"(?i)\b(?:[a-z0-9]{1,20}_){0,3}(?:password|passwd|pwd|pass|secret)",
         ),
         d(
             "high_entropy",

@@ -481,14 +481,23 @@ _ISO_COUNTRIES = frozenset(
 )
 
 
+_SWIFT_NAMED = re.compile(r"(?i)\b(?:swift|bic)\b")
+CONTEXT_WINDOW = 48  # the engine's reach for context words before a value
+
+
 def swift(text: str, start: int, end: int) -> Verdict:
     value = text[start:end]
     if value[4:6] not in _ISO_COUNTRIES or value[6:8] in ("00",):
         return None
-    # All-letter 8/11 character words are common in upper-case prose and tables; a digit in
-    # the location or branch code is a strong signal, otherwise context must lift the score.
-    has_digit = any(ch in _DIGITS for ch in value[6:])
-    return 0.6 if has_digit else 0.35
+    # All-letter 8/11 character words are common in upper-case prose and tables (BUSINESS,
+    # DATABASE, CUSTOMER: a bank's country code in letters 5-6), near "bank" or "wire" too. A
+    # digit in the location or branch code is a strong signal; without one the text must
+    # name the code (SWIFT, BIC) just before it, and the context boost then lifts the score.
+    if any(ch in _DIGITS for ch in value[6:]):
+        return 0.6
+    if not _SWIFT_NAMED.search(text, max(0, start - CONTEXT_WINDOW), start):
+        return None
+    return 0.35
 
 
 # ---------------------------------------------------------------- crypto wallets
@@ -1201,7 +1210,24 @@ def shannon_entropy(value: str) -> float:
 
 
 _HEX = b"0123456789abcdefABCDEF-"
-_LOWER_RUN = re.compile(r"[a-z]{7}")
+# seven or more lower-case letters in a row, a third of them or more vowels as in English
+# words: a word inside an identifier (uploadsbucket2024Prod7Region, getUserInformation2x);
+# random tokens have such runs too (one in twenty of 32 characters), mostly with fewer vowels
+_LOWER_RUN = re.compile(r"[a-z]{7,}")
+_VOWELS = frozenset("aeiou")
+
+
+# three capitalised words of five letters or more: a CamelCase name (HTTPRequestHandler-
+# Factory2Impl); a random token of 32 characters has that one time in a hundred and fifty
+_CAMEL_WORD = re.compile(r"[A-Z][a-z]{4,}")
+
+
+def _wordlike_run(value: str) -> bool:
+    if len(_CAMEL_WORD.findall(value)) >= 3:
+        return True
+    return any(
+        3 * sum(ch in _VOWELS for ch in run) >= len(run) for run in _LOWER_RUN.findall(value)
+    )
 
 
 def _looks_random(value: str, min_classes: int = 2) -> bool:
@@ -1299,8 +1325,16 @@ def jwt(text: str, start: int, end: int) -> Verdict:
     return 0.95
 
 
+_PEM_END = re.compile(r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+
+
 def pem_private_key(text: str, start: int, end: int) -> Verdict:
     value = text[start:end]
+    # the pattern's body class takes the END marker's letters and dashes too, and the words
+    # after it: the key ends with its marker
+    closing = _PEM_END.search(value)
+    if closing is not None:
+        return (0.99, start, start + closing.end())
     trimmed = value.rstrip(" \t\r\n\\nr")
     # keep a literal "\n" escape inside JSON strings from being eaten partially
     while trimmed.endswith("\\"):
@@ -1330,9 +1364,16 @@ _PLACEHOLDER_WORDS = frozenset(
 )
 
 
+# a template or variable standing in for the value: ${DB_PASSWORD}, $PASSWORD, {{ pw }},
+# {password}, %(password)s, %s, %DB_PASSWORD%, <password>
+_PLACEHOLDER_VALUE = re.compile(
+    r"\$\{[^}]*\}|\$[A-Za-z_]\w*|\{\{?[^{}]*\}\}?|%\(\w+\)[sd]|%[sd]|%[A-Za-z_]\w*%|<[^<>]*>"
+)
+
+
 def password_value(text: str, start: int, end: int) -> Verdict:
     value = text[start:end].strip("'\"")
-    if len(value) < 6 or value.lower() in _PLACEHOLDER_WORDS or value.startswith(("$", "{", "%")):
+    if len(value) < 6 or value.lower() in _PLACEHOLDER_WORDS or _PLACEHOLDER_VALUE.fullmatch(value):
         return None
     if value.isalpha() and value.islower():
         return 0.35  # a word after "password:" in prose; context may lift it
@@ -1347,8 +1388,15 @@ def high_entropy_keep(value: bytes) -> bool:
     return (
         value.lower() != value
         and value.upper() != value
-        and len(value) - len(value.translate(None, _DIGIT_BYTES)) >= 2
+        and len(value) - len(value.translate(None, _DIGIT_BYTES)) >= _digits_needed(len(value))
     )
+
+
+def _digits_needed(length: int) -> int:
+    """Digits a high-entropy candidate needs: two, or one from 24 characters (the "=" padding
+    not counted), where a random token has few digits one time in twenty-five and an
+    identifier's words show as lower-case runs."""
+    return 1 if length >= 24 else 2
 
 
 _TOKEN_RUN = bytes(
@@ -1391,7 +1439,8 @@ def high_entropy_spans(data: bytes, keep: bool = False) -> list[tuple[int, int]]
             if (
                 value.lower() == value
                 or value.upper() == value
-                or len(value.translate(None, _DIGIT_BYTES)) > end - start - 2
+                or len(value.translate(None, _DIGIT_BYTES))
+                > end - start - _digits_needed(end - start)
             ):
                 if end == size:
                     break
@@ -1417,13 +1466,15 @@ def high_entropy(text: str, start: int, end: int) -> Verdict:
         return None
     if not value.encode("utf-8", "surrogatepass").translate(None, _HEX):
         return None  # hex digests, UUIDs: common in code and logs
+    if text.endswith("base64,", 0, start):
+        return None  # a data URI's payload: an inline image or file, not a credential
     if not _looks_random(value, 3):
         return None
     if value.isascii():  # the pattern is ASCII; the loops below are the general case
-        if ascii_digits(value) < 2:
+        if ascii_digits(value) < _digits_needed(len(value.rstrip("="))):
             return None
-        if _LOWER_RUN.search(value):
-            return None  # camelCase or snake_case identifiers: long lower-case runs
+        if _wordlike_run(value):
+            return None  # camelCase or snake_case identifiers: words in lower case
     else:
         if sum(ch.isdigit() for ch in value) < 2:
             return None
