@@ -108,6 +108,12 @@ FOUND = [
         "AZURE_STORAGE_KEY",
         "Zm9vYmFy" * 11 + "==",
     ),
+    (
+        "https://acmedocs.blob.core.windows.net/r/q3.pdf?sv=2022-11-02&sp=r&sig="
+        "WNLo3Ob5dcKBpePwHdvmtuY%2BwWka9IlO2NH39yxg3%2B0%3D",
+        "AZURE_SAS_TOKEN",
+        "WNLo3Ob5dcKBpePwHdvmtuY%2BwWka9IlO2NH39yxg3%2B0%3D",
+    ),
     ("DB_PASSWORD=Tr0ub4dor-x9 in .env", "PASSWORD", "Tr0ub4dor-x9"),
     ("export OAUTH_CLIENT_SECRET=q8Zr2mLx7Vp", "PASSWORD", "q8Zr2mLx7Vp"),
     ("password=%L7csGZaF31DD", "PASSWORD", "%L7csGZaF31DD"),  # a password may start with %
@@ -157,6 +163,30 @@ NOT_FOUND = [
     ("JWT eyJub3Rqc29uIGF0IGFsbA.eyJzdWIiOiIxIn0.c2ln", "JWT"),
     ("Password: see the wiki", "PASSWORD"),
     ("version 2.14.3 and 10.0.19045", "IP_ADDRESS"),
+    # placeholders and examples in token shapes
+    ("key sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "ANTHROPIC_API_KEY"),
+    ("key id AKIAAAAAAAAAAAAAAAAA", "AWS_ACCESS_KEY"),
+    ("aws_secret_access_key = " + "a" * 40, "AWS_SECRET_KEY"),
+    ("AccountKey=" + "A" * 86 + "==;", "AZURE_STORAGE_KEY"),
+    ("https://acme.blob.core.windows.net/c?sv=1&sig=" + "x" * 32, "AZURE_SAS_TOKEN"),
+    ("key AIza" + "x" * 35, "GCP_API_KEY"),
+    ("token ghp_" + "x" * 36, "GITHUB_TOKEN"),
+    ("token glpat-xxxxxxxxxxxxxxxxxxxx", "GITLAB_TOKEN"),
+    ("key sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "OPENAI_API_KEY"),
+    ("token xoxb-xxxxxxxxxx-xxxxxxxxxxxx", "SLACK_TOKEN"),
+    ("key sk_test_xxxxxxxxxxxxxxxxxxxxxxxx", "STRIPE_KEY"),
+    (
+        "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZI\n-----END PUBLIC KEY-----",
+        "PRIVATE_KEY",
+    ),
+    # wrong check characters, impossible shapes
+    ("NIE X1234567A", "ES_NIE"),  # the letter for X1234567 is L
+    ("NIR 1 84 01 75 123 456 59", "FR_NIR"),  # the key is 58
+    ("PAN ABCDE1234F", "IN_PAN"),  # D is no holder type
+    ("retina icon logo@2x.png", "EMAIL_ADDRESS"),
+    ("mac 00:00:00:00:00:00", "MAC_ADDRESS"),
+    ("go to https://x now", "URL"),
+    ("ssh://deploy:@host/repo", "URL_CREDENTIALS"),  # no password
     ("Status BUSINESS for the bank wire batch", "SWIFT_CODE"),  # a word, not a BIC
     ("DATABASE transfer to the bank", "SWIFT_CODE"),
     ("password=${DB_PASSWORD}", "PASSWORD"),  # placeholders
