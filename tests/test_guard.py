@@ -342,3 +342,8 @@ def test_every_pattern_entity_meets_the_accuracy_goal_on_the_corpus(guard: Guard
         assert hits >= 40, entity
         assert hits / (hits + fp[entity]) >= 0.97, (entity, hits, fp[entity])
         assert hits / (hits + fn[entity]) >= 0.97, (entity, hits, fn[entity])
+
+
+def test_an_all_letter_swift_code_needs_its_name_on_its_line(guard: Guard) -> None:
+    text = "BIC DEUTDEFF\nStatus BUSINESS for the bank wire"
+    assert [f.text for f in guard.scan(text) if f.entity_type == "SWIFT_CODE"] == ["DEUTDEFF"]

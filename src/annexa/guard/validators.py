@@ -492,10 +492,12 @@ def swift(text: str, start: int, end: int) -> Verdict:
     # All-letter 8/11 character words are common in upper-case prose and tables (BUSINESS,
     # DATABASE, CUSTOMER: a bank's country code in letters 5-6), near "bank" or "wire" too. A
     # digit in the location or branch code is a strong signal; without one the text must
-    # name the code (SWIFT, BIC) just before it, and the context boost then lifts the score.
+    # name the code (SWIFT, BIC) just before it on its line, and the context boost then
+    # lifts the score.
     if any(ch in _DIGITS for ch in value[6:]):
         return 0.6
-    if not _SWIFT_NAMED.search(text, max(0, start - CONTEXT_WINDOW), start):
+    line_start = text.rfind("\n", max(0, start - CONTEXT_WINDOW), start) + 1
+    if not _SWIFT_NAMED.search(text, max(line_start, start - CONTEXT_WINDOW), start):
         return None
     return 0.35
 
