@@ -414,6 +414,36 @@ def test_parse_national_agrees_with_phonenumbers() -> None:
     assert parsed > 12000
 
 
+def test_the_national_length_shortcut_never_drops_a_valid_number() -> None:
+    """_may_be_valid_national answers False only where phonenumbers finds no valid number
+    (same inputs as above, and the digit runs of dense text: fours, threes, dates)."""
+    rng = random.Random(31)
+    regions = ["US", "GB", "DE", "IT", "CA", "AR", "MX", "BR", "IN", "JP", "FR", "AU", "GG"]
+    regions += ["us", "XX", "001"]
+    pruned = valid = 0
+    for _ in range(30000):
+        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 17)))
+        if rng.random() < 0.3:
+            digits = (
+                rng.choice(["0", "1", "44", "011", "00", "01", "440", "0044", "180020"]) + digits
+            )
+        number = "".join(
+            ch + (rng.choice([" ", ".", "-", "(", ")", "  ", ") "]) if rng.random() < 0.25 else "")
+            for ch in digits
+        )
+        region = rng.choice(regions)
+        try:
+            parsed = phonenumbers.parse(number, region)
+            is_valid = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            is_valid = False
+        allowed = v._may_be_valid_national(v.digits_of(number), region)
+        assert allowed or not is_valid, (number, region)
+        pruned += not allowed
+        valid += is_valid
+    assert valid > 1000 and pruned > 5000, (valid, pruned)
+
+
 def test_ascii_digits() -> None:
     assert v.ascii_digits("+44 (20) 7946-0958") == 12
     assert v.ascii_digits("٣٤٥ 12é") == 2  # Arabic-Indic digits are not ASCII digits

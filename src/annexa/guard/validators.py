@@ -1037,6 +1037,73 @@ def parse_national(number: str, region: str) -> phonenumbers.PhoneNumber | None:
     return _national_number(back_end, metadata.country_code, digits, metadata)
 
 
+class _NationalLengths(NamedTuple):
+    """What bounds the length of a valid number written without "+" for one region."""
+
+    lengths: frozenset[int]  # the possible lengths of a valid national significant number
+    prefixes: tuple[str, ...]  # the national prefixes parse may take off
+    country_code: str  # which parse may take off too, before the national prefix
+    idd: Callable[[str], object]  # the international prefix: then any country's number
+
+
+_NATIONAL_LENGTHS: dict[str, _NationalLengths | None] = {}
+
+
+def _national_lengths(region: str) -> _NationalLengths | None:
+    """Where it can be told from the metadata, the bounds :func:`_may_be_valid_national`
+    checks; ``None`` (no shortcut) for a region whose national prefix is not a choice of
+    digit strings, that rewrites what it strips, or one of whose country's regions has no
+    possible lengths."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    if prefix and not re.fullmatch(r"\d+(?:\|\d+)*", prefix):
+        return None
+    lengths: set[int] = set()
+    for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ()):
+        other_metadata = phonenumbers.PhoneMetadata.metadata_for_region(other, None)
+        possible = other_metadata.general_desc.possible_length if other_metadata else None
+        if not possible:
+            return None
+        lengths.update(possible)
+    prefixes = tuple(prefix.split("|")) if prefix else ()
+    idd = re.compile(metadata.international_prefix or "NonMatch").match
+    return _NationalLengths(frozenset(lengths), prefixes, str(metadata.country_code), idd)
+
+
+def _may_be_valid_national(digits: str, region: str) -> bool:
+    """False only where no number parsed from ``digits`` (the digits of a value without "+")
+    under ``region`` can be valid: the national significant number is what is left once
+    parse has taken off the country code and the national prefix, if it did, and a valid
+    one has a possible length of one of the country's regions. Digits that start with the
+    international prefix may be any country's number: True. A shortcut past
+    :func:`parse_national` for the digit runs that no reading makes a number (twelve digits
+    in fours, eight in two fours); ``tests/test_guard_fast.py`` checks it never drops a
+    valid one."""
+    if region in _NATIONAL_LENGTHS:
+        bounds = _NATIONAL_LENGTHS[region]
+    else:
+        bounds = _national_lengths(region) if region in phonenumbers.SUPPORTED_REGIONS else None
+        if len(_NATIONAL_LENGTHS) < 512:
+            _NATIONAL_LENGTHS[region] = bounds
+    if bounds is None or bounds.idd(digits):
+        return True
+    readings = {digits}
+    if digits.startswith(bounds.country_code):
+        readings.add(digits[len(bounds.country_code) :])
+    # parse takes the national prefix off once; after the country code, the check that
+    # decides to keep it off has already taken it off once (1 1 1 414 473 2085 under US)
+    for _ in range(2):
+        readings |= {
+            reading[len(prefix) :]
+            for reading in readings
+            for prefix in bounds.prefixes
+            if prefix and reading.startswith(prefix)
+        }
+    return any(len(reading) in bounds.lengths for reading in readings)
+
+
 def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
     if value.startswith("+") or value.startswith("00"):
         parsed = parse_international(value.lstrip("+")[2 if value.startswith("00") else 0 :])
@@ -1051,7 +1118,10 @@ def _phone_verdict(value: str, regions: tuple[str, ...]) -> float | None:
     if len(groups) > 1 and len(groups[-1]) < 3:
         return None  # 4-4-2 references and the like are not national phone formats
     seps = _separators(value) - {"+", "(", ")"}
+    digits = digits_of(value)
     for region in regions:
+        if not _may_be_valid_national(digits, region):
+            continue
         parsed = parse_national(value, region)
         if parsed is None:
             continue
