@@ -1453,14 +1453,15 @@ def password_value(text: str, start: int, end: int) -> Verdict:
 
 
 def high_entropy_keep(value: bytes) -> bool:
-    """The high-entropy validator wants upper and lower case letters and 2+ digits.
-    ``value`` is the candidate's UTF-8."""
+    """The high-entropy validator wants upper and lower case letters and the digits
+    :func:`_digits_needed` asks for. ``value`` is the candidate's UTF-8."""
     if not value.isascii():  # not from the (ASCII) pattern: leave it to the validator
         return True
     return (
         value.lower() != value
         and value.upper() != value
-        and len(value) - len(value.translate(None, _DIGIT_BYTES)) >= _digits_needed(len(value))
+        and len(value) - len(value.translate(None, _DIGIT_BYTES))
+        >= _digits_needed(len(value.rstrip(b"=")))
     )
 
 
