@@ -117,6 +117,8 @@ FOUND = [
     ("DB_PASSWORD=Tr0ub4dor-x9 in .env", "PASSWORD", "Tr0ub4dor-x9"),
     ("export OAUTH_CLIENT_SECRET=q8Zr2mLx7Vp", "PASSWORD", "q8Zr2mLx7Vp"),
     ("password=%L7csGZaF31DD", "PASSWORD", "%L7csGZaF31DD"),  # a password may start with %
+    ('password = "Pa(ss)w0rd!"', "PASSWORD", '"Pa(ss)w0rd!"'),  # quoted: a literal, brackets too
+    ("DB_PASSWORD=Pa55.w0rd", "PASSWORD", "Pa55.w0rd"),
     ("Bank: Barclays, BARCGB22", "SWIFT_CODE", "BARCGB22"),  # a digit: no need to name it
     ("BIC DEUTDEFF", "SWIFT_CODE", "DEUTDEFF"),  # all letters: named just before
     # a random token whose lower-case run has no vowels to make it a word
@@ -194,6 +196,18 @@ NOT_FOUND = [
     ("pwd = {{ vault_pw }}", "PASSWORD"),
     ("password=<password>", "PASSWORD"),
     ("BYPASS=enabledforall", "PASSWORD"),
+    # code: the value is an expression, not a literal (seen in this project's own source)
+    ('password = form.get("password") or ""', "PASSWORD"),
+    ("secret = issued.secret", "PASSWORD"),
+    ("secret = TOKEN_PREFIX + secrets.token_urlsafe(32)", "PASSWORD"),
+    ("user.totp_secret = pyotp.random_base32()", "PASSWORD"),
+    ("no_password: Annotated[", "PASSWORD"),
+    ("``client_secret=None`` removes the secret", "PASSWORD"),
+    (
+        '_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"',
+        "HIGH_ENTROPY_SECRET",
+    ),
+    ('_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"', "HIGH_ENTROPY_SECRET"),
     (
         '<img src="data:image/png;base64,'
         + 'M+XbGipgKQO78tWceUkJjfEJJKhCLODw+IJ/MoCUayQbDcZpAaETM+aPrIRAU6ub">',

@@ -1297,8 +1297,11 @@ _CAMEL_WORD = re.compile(r"[A-Z][a-z]{4,}")
 def _wordlike_run(value: str) -> bool:
     if len(_CAMEL_WORD.findall(value)) >= 3:
         return True
+    # twelve lower-case letters in a row (an alphabet in code, a long name): a random token
+    # of 64 characters has that one time in ten thousand
     return any(
-        3 * sum(ch in _VOWELS for ch in run) >= len(run) for run in _LOWER_RUN.findall(value)
+        len(run) >= 12 or 3 * sum(ch in _VOWELS for ch in run) >= len(run)
+        for run in _LOWER_RUN.findall(value)
     )
 
 
@@ -1443,9 +1446,23 @@ _PLACEHOLDER_VALUE = re.compile(
 )
 
 
+# an unquoted value that is code, not a literal: a call or subscript (form.get(, Annotated[),
+# an attribute (visitor.secret, body.client_secret), a constant (TOKEN_PREFIX), markdown
+_CODE_VALUE = re.compile(
+    r"[^()\[\]`]*[()\[\]`].*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+|[A-Z][A-Z0-9]*_[A-Z0-9_]+",
+    re.DOTALL,
+)
+
+
 def password_value(text: str, start: int, end: int) -> Verdict:
-    value = text[start:end].strip("'\"")
-    if len(value) < 6 or value.lower() in _PLACEHOLDER_WORDS or _PLACEHOLDER_VALUE.fullmatch(value):
+    raw = text[start:end]
+    value = raw.strip("'\"")
+    if (
+        len(value) < 6
+        or value.lower() in _PLACEHOLDER_WORDS
+        or _PLACEHOLDER_VALUE.fullmatch(value)
+        or (raw == value and _CODE_VALUE.fullmatch(value))
+    ):
         return None
     if value.isalpha() and value.islower():
         return 0.35  # a word after "password:" in prose; context may lift it
