@@ -49,11 +49,10 @@ from annexa.guard.ner import MAX_SPAN
 from annexa.guard.ner import from_policy as ner_from_policy
 from annexa.guard.operators import RedactionState
 from annexa.guard.policy import Policy
+from annexa.guard.validators import CONTEXT_AFTER, CONTEXT_BEFORE
 from annexa.guard.vault import PLACEHOLDER_MAX, Vault
 
 _WORDCHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-CONTEXT_BEFORE = 48
-CONTEXT_AFTER = 16
 _RE2_MAX_MEM = 256 << 20
 _SET_TRUSTED_BYTES = 16384
 _UNANCHORED = re2._Anchor.UNANCHORED

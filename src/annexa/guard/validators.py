@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import ipaddress
 import math
@@ -47,6 +48,11 @@ def _before(text: str, start: int) -> str:
 def _after(text: str, end: int) -> str:
     return text[end] if end < len(text) else ""
 
+
+# how far context words count (characters before and after a value): the engine's context
+# boost, and validators that look for a word naming the value (SWIFT, BIC)
+CONTEXT_BEFORE = 48
+CONTEXT_AFTER = 16
 
 _DIGIT_BYTES = b"0123456789"
 _NOT_DIGIT_BYTES = bytes(b for b in range(256) if b not in _DIGIT_BYTES)
@@ -482,7 +488,6 @@ _ISO_COUNTRIES = frozenset(
 
 
 _SWIFT_NAMED = re.compile(r"(?i)\b(?:swift|bic)\b")
-CONTEXT_WINDOW = 48  # the engine's reach for context words before a value
 
 
 def swift(text: str, start: int, end: int) -> Verdict:
@@ -496,8 +501,8 @@ def swift(text: str, start: int, end: int) -> Verdict:
     # lifts the score.
     if any(ch in _DIGITS for ch in value[6:]):
         return 0.6
-    line_start = text.rfind("\n", max(0, start - CONTEXT_WINDOW), start) + 1
-    if not _SWIFT_NAMED.search(text, max(line_start, start - CONTEXT_WINDOW), start):
+    line_start = text.rfind("\n", max(0, start - CONTEXT_BEFORE), start) + 1
+    if not _SWIFT_NAMED.search(text, max(line_start, start - CONTEXT_BEFORE), start):
         return None
     return 0.35
 
@@ -1046,14 +1051,14 @@ class _NationalLengths(NamedTuple):
     idd: Callable[[str], object]  # the international prefix: then any country's number
 
 
-_NATIONAL_LENGTHS: dict[str, _NationalLengths | None] = {}
-
-
+@functools.lru_cache(maxsize=512)
 def _national_lengths(region: str) -> _NationalLengths | None:
     """Where it can be told from the metadata, the bounds :func:`_may_be_valid_national`
     checks; ``None`` (no shortcut) for a region whose national prefix is not a choice of
     digit strings, that rewrites what it strips, or one of whose country's regions has no
     possible lengths."""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        return None
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
     if metadata is None or metadata.national_prefix_transform_rule:
         return None
@@ -1081,12 +1086,7 @@ def _may_be_valid_national(digits: str, region: str) -> bool:
     :func:`parse_national` for the digit runs that no reading makes a number (twelve digits
     in fours, eight in two fours); ``tests/test_guard_fast.py`` checks it never drops a
     valid one."""
-    if region in _NATIONAL_LENGTHS:
-        bounds = _NATIONAL_LENGTHS[region]
-    else:
-        bounds = _national_lengths(region) if region in phonenumbers.SUPPORTED_REGIONS else None
-        if len(_NATIONAL_LENGTHS) < 512:
-            _NATIONAL_LENGTHS[region] = bounds
+    bounds = _national_lengths(region)
     if bounds is None or bounds.idd(digits):
         return True
     readings = {digits}
@@ -1400,16 +1400,8 @@ def jwt(text: str, start: int, end: int) -> Verdict:
     return 0.95
 
 
-_PEM_END = re.compile(r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
-
-
 def pem_private_key(text: str, start: int, end: int) -> Verdict:
     value = text[start:end]
-    # the pattern's body class takes the END marker's letters and dashes too, and the words
-    # after it: the key ends with its marker
-    closing = _PEM_END.search(value)
-    if closing is not None:
-        return (0.99, start, start + closing.end())
     trimmed = value.rstrip(" \t\r\n\\nr")
     # keep a literal "\n" escape inside JSON strings from being eaten partially
     while trimmed.endswith("\\"):
