@@ -490,7 +490,8 @@ def generate(n: int, seed: int = 7, *, core_only: bool = False) -> list[Sample]:
     out: list[Sample] = []
     for i in range(n):
         kind = ["prose", "table", "code", "log", "chat"][i % 5]
-        parts: list[tuple[str, str | None]] = []
+        # (piece, label): a label is (entity, start, end) inside the piece
+        parts: list[tuple[str, tuple[str, int, int] | None]] = []
         for _ in range(rng.randint(1, 3)):
             if rng.random() < 0.45:
                 parts.append((rng.choice(negatives)(rng), None))
@@ -513,7 +514,7 @@ def generate(n: int, seed: int = 7, *, core_only: bool = False) -> list[Sample]:
             elif kind == "chat":
                 before = f"{rng.choice(FIRST)}: sure, my {before}"
             parts.append((before, None))
-            parts.append((value, entity))
+            parts.append((value, (entity, 0, len(value))))
             parts.append((after, None))
             if kind == "prose":
                 parts.insert(
@@ -526,26 +527,20 @@ def generate(n: int, seed: int = 7, *, core_only: bool = False) -> list[Sample]:
                     ),
                 )
         text, spans = "", []
-        for piece, entity in parts:
-            if entity == "":  # glued to the value after it ("password=…")
-                text += piece
-                continue
-            if entity is not None and "@" in entity:  # a labelled part: "ENTITY@start:end"
-                entity, _, where = entity.partition("@")
-                lo, hi = (int(x) for x in where.split(":"))
+        for piece, label in parts:
+            if label is not None:
+                entity, lo, hi = label
                 spans.append((len(text) + lo, len(text) + hi, entity))
-                text += piece
-                continue
-            if entity is not None:
-                spans.append((len(text), len(text) + len(piece), entity))
             text += piece
-            if entity is None:
+            if label is None:
                 text += " " if not piece.endswith(("\n", " ")) else ""
         out.append(Sample(text, spans, kind))
     return out
 
 
-def _more_parts(rng: random.Random, entity: Kind, kind: str) -> list[tuple[str, str | None]]:
+def _more_parts(
+    rng: random.Random, entity: Kind, kind: str
+) -> list[tuple[str, tuple[str, int, int] | None]]:
     """The pieces of one value of ``entity`` laid out as ``kind`` (see :func:`generate`)."""
     made = entity.make(rng)
     value, lo, hi = (made, 0, len(made)) if isinstance(made, str) else made
@@ -557,16 +552,11 @@ def _more_parts(rng: random.Random, entity: Kind, kind: str) -> list[tuple[str, 
         before, after = "", ""
     if kind == "table":
         before, after = f"| {rng.choice(FIRST)} | {entity.label} | " + before, after + " |"
+    elif kind == "code" and entity.keyed:  # a settings line: "# DB_PASSWORD=…"
+        before = "# " + before
     elif kind == "code":
         name = entity.label.lower().replace(" ", "_").replace("-", "_")
-        before, after = (
-            (f'{name} = "' + before, after + '"')
-            if not entity.keyed
-            else (
-                "# " + before,
-                after,
-            )
-        )
+        before, after = f'{name} = "', '"'
     elif kind == "log":
         before = (
             f"{rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)} WARN user {before}"
@@ -579,8 +569,9 @@ def _more_parts(rng: random.Random, entity: Kind, kind: str) -> list[tuple[str, 
             + " "
             + before
         )
-    glued = "" if before and not before.endswith((" ", "\n")) else None
-    return [(before, glued), (value, f"{entity.entity}@{lo}:{hi}"), (after, None)]
+    # the value in one piece with what comes before it: "password=…" stays glued
+    label = (entity.entity, len(before) + lo, len(before) + hi)
+    return [(before + value, label), (after, None)]
 
 
 # ---------------------------------------------------------------- sparse realistic text
