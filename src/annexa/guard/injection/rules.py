@@ -55,9 +55,8 @@ _MODEL = (
 _NO_LIMITS = (
     r"(?:DAN|jailbr\w*|unfiltered|uncensored|unrestricted|unbound\w*|unchained|evil|amoral|"
     r"unethical|immoral|no (?:\w+ )?(?:rules|limits|limitations|restrictions|filters|guidelines|"
-    r"morals|polic(?:y|ies)|"
-    r"ethics|boundaries)|never refuses?|without (?:any )?(?:rules|restrictions|filters|limits"
-    r"|limitations|"
+    r"morals|polic(?:y|ies)|ethics|boundaries)|never refuses?|"
+    r"without (?:any )?(?:rules|restrictions|filters|limits|limitations|"
     r"guidelines|censorship|morals|ethics|safety|boundaries)|not bound by|free (?:from|of) "
     r"(?:all |any )?(?:rules|restrictions|guidelines|policies|limitations)|ignores? (?:all )?"
     r"(?:rules|ethics|guidelines|policies))"
@@ -214,11 +213,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "persona_switch",
         0.35,
-        r"\b(?:answer|respond|reply|speak|act|write|continue|talk) (?:as|like) (?:that|this"
-        r"|such an?|"
-        r"the other|your (?:evil|unfiltered|unrestricted|true|real|inner|dark)) (?:ai|model"
-        r"|assistant|"
-        r"bot|version|persona|character|self)\b",
+        r"\b(?:answer|respond|reply|speak|act|write|continue|talk) (?:as|like) "
+        r"(?:that|this|such an?|the other|your (?:evil|unfiltered|unrestricted|true|real|inner|"
+        r"dark)) (?:ai|model|assistant|bot|version|persona|character|self)\b",
     ),
     Rule(
         "restriction_removal",
@@ -322,16 +319,14 @@ RULES: tuple[Rule, ...] = (
         # to any model that reads the text: the mark of instructions planted in a document
         r"\b(?:note|message|instructions?|attention|important|reminder|memo|hidden text|text)\s+"
         r"(?:to|for)\s+(?:(?:any|all|every) (?:ai|assistant|llm|language model|model|chatbot|bot)s?"
-        r"|(?:the )?(?:automated|autonomous|coding|browsing|crawling|scraping) (?:agents?"
-        r"|assistants?|"
-        r"tools?|systems?|bots?|crawlers?|readers?)\b"
+        r"|(?:the )?(?:automated|autonomous|coding|browsing|crawling|scraping) "
+        r"(?:agents?|assistants?|tools?|systems?|bots?|crawlers?|readers?)\b"
         r"|ai(?: [a-z]+)?s\b|ai\b|llms|language models|ai models|ai systems|ai tools|chatbots|bots)"
         r"|\battention,? (?:ai|llms?|language models?|models?|assistants?|agents?|bots?|ai "
         r"(?:assistants?|models?|systems?|agents?))\s*[:,!]"
         r"|\bto (?:any|all|every) (?:ai|assistant|llm|language model|model|chatbot|bot|agent)s?\s*:"
-        rf"|\bto (?:whichever|whatever|any|every|the) {_MODEL} (?:that )?(?:processes|reads"
-        r"|handles|"
-        r"manages|monitors|is (?:reading|processing|handling))\b"
+        rf"|\bto (?:whichever|whatever|any|every|the) {_MODEL} (?:that )?"
+        r"(?:processes|reads|handles|manages|monitors|is (?:reading|processing|handling))\b"
         rf"|\b(?:ai|llm)(?: [a-z]+){{0,2}} {_READERS}\s*:",
     ),
     Rule(
@@ -392,12 +387,11 @@ RULES: tuple[Rule, ...] = (
         "context_reset",
         0.3,
         r"\b(?:everything (?:above|before this|so far)|(?:your |the |all )?(?:previous|prior|above|"
-        r"earlier) (?:instructions|messages|rules|prompts?|conversation|chat|dialogue|exchange)"
-        r"|the "
-        r"(?:conversation|chat|dialogue|session|exchange) (?:above|so far|until now)) (?:was|were"
-        r"|is|"
-        r"are) (?:just |only |all |merely )?(?:a test|fake|a joke|irrelevant|not real|a simulation|"
-        r"simulated|a drill|an exercise|a rehearsal|a dry run)"
+        r"earlier) (?:instructions|messages|rules|prompts?|conversation|chat|dialogue|exchange)|"
+        r"the (?:conversation|chat|dialogue|session|exchange) (?:above|so far|until now)) "
+        r"(?:was|were|is|are) (?:just |only |all |merely )?"
+        r"(?:a test|fake|a joke|irrelevant|not real|a simulation|simulated|a drill|an exercise|"
+        r"a rehearsal|a dry run)"
         r"|\b(?:stop|halt)\s*[.!]{1,3}\s+(?:new|now|from now|your|the real)"
         r"|\bthe (?:real|actual|true) (?:task|instructions?|job) (?:is|are)\b"
         r"|\b(?:end of|exit) (?:the )?(?:test|simulation|training|sandbox)( mode)?\b",
@@ -433,9 +427,8 @@ RULES: tuple[Rule, ...] = (
         r"filters?|rules|guidelines|steps|guardrails|policies|measures|review)"
         r"|\b(?:skip|bypass|disable|turn off|switch off|suspend|omit)\b (?:all |any |the |your )?"
         r"(?:identity |security |safety )?(?:verification|moderation|safeguards)\b"
-        r"|\b(?:disable|turn off|switch off|stop|suspend|pause|delete|wipe|clear)\b (?:the |all "
-        r"|any "
-        r"|your |audit )?(?:logging|audit (?:log|trail)s?|monitoring|alerting)\b"
+        r"|\b(?:disable|turn off|switch off|stop|suspend|pause|delete|wipe|clear)\b "
+        r"(?:the |all |any |your |audit )?(?:logging|audit (?:log|trail)s?|monitoring|alerting)\b"
         r"|\b(?:safety|content|moderation|security) (?:filters?|checks?|guardrails|restrictions|"
         r"polic(?:y|ies)|rules|systems?) (?:are |have been |were |is "
         r"|has been )?(?:now )?(?:disabled|"
@@ -548,9 +541,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "encode_conversation",
         0.35,
-        r"\b(?:translate|encode|convert|turn)\b[^.\n]{0,20}?\b(?:the |this |your )?(?:whole "
-        r"|entire |"
-        r"full )?(?:conversation|chat(?: history)?|transcript|context|secrets?|system prompt)\b"
+        r"\b(?:translate|encode|convert|turn)\b[^.\n]{0,20}?\b(?:the |this |your )?"
+        r"(?:whole |entire |full )?"
+        r"(?:conversation|chat(?: history)?|transcript|context|secrets?|system prompt)\b"
         r"[^.\n]{0,40}?\b(?:into|to|as|in) (?:base64|hex|rot13|binary|url[- ]encoding|morse)\b",
     ),
     Rule(
@@ -594,9 +587,9 @@ RULES: tuple[Rule, ...] = (
         "exclusive_trust",
         0.35,
         r"\b(?:anything|everything|what(?:ever)? (?:follows|comes)) (?:after|below|beyond) this "
-        r"(?:line|point|marker|note)? ?(?:is|are) (?:an? )?(?:trusted|authoritative|system"
-        r"|official|"
-        r"real|verified) (?:instructions?|commands?|orders|input|messages?)"
+        r"(?:line|point|marker|note)? ?(?:is|are) (?:an? )?"
+        r"(?:trusted|authoritative|system|official|real|verified) "
+        r"(?:instructions?|commands?|orders|input|messages?)"
         r"|\b(?:trust|follow|obey|listen to|believe) only (?:this|these|my|the following|the "
         r"(?:instructions|text) (?:in|on|of) this) (?:message|instructions?|text|prompt|document|"
         r"page|email|note|file)s?\b",
