@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from annexa.guard import Guard
-from guard_corpus import generate
+from guard_corpus import generate, tally
 
 
 def main() -> None:
@@ -21,31 +20,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--show", type=int, default=0, help="print this many errors")
     args = parser.parse_args()
-    guard = Guard()
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    shown = 0
     samples = generate(args.n)
-    for sample in samples:
-        gold = set(sample.spans)
-        found = {(f.start, f.end, f.entity_type) for f in guard.scan(sample.text)}
-        for s in found & gold:
-            tp[s[2]] += 1
-        for s in found - gold:
-            fp[s[2]] += 1
-        for s in gold - found:
-            fn[s[2]] += 1
-        if (found ^ gold) and shown < args.show:
-            shown += 1
-            print(
-                "TEXT",
-                repr(sample.text),
-                "\n  missed",
-                sorted(gold - found),
-                "\n  extra",
-                [(s, sample.text[s[0] : s[1]]) for s in sorted(found - gold)],
-            )
+    tp, fp, fn = tally(Guard(), samples, args.show)
     print(f"{len(samples)} samples, {sum(len(s.spans) for s in samples)} labelled values")
     print(f"{'entity':<18} {'prec':>6} {'recall':>6} {'F1':>6}  tp/fp/fn")
     for entity in sorted(set(tp) | set(fp) | set(fn)):

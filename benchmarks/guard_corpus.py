@@ -16,6 +16,7 @@ import json
 import random
 import string
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ from stdnum.in_ import pan as in_pan
 from stdnum.iso7064 import mod_11_10
 from stdnum.it import codicefiscale as it_cf
 from stdnum.nl import bsn as nl_bsn
+
+from annexa.guard import Guard
 
 Span = tuple[int, int, str]
 
@@ -536,6 +539,36 @@ def generate(n: int, seed: int = 7, *, core_only: bool = False) -> list[Sample]:
                 text += " " if not piece.endswith(("\n", " ")) else ""
         out.append(Sample(text, spans, kind))
     return out
+
+
+def tally(
+    guard: Guard, samples: list[Sample], show: int = 0
+) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """Per entity type, the labelled values found (exact span and type), the findings no
+    label has, and the labels not found; ``show`` prints that many samples with an error."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for sample in samples:
+        gold = set(sample.spans)
+        found = {(f.start, f.end, f.entity_type) for f in guard.scan(sample.text)}
+        for _, _, entity in found & gold:
+            tp[entity] += 1
+        for _, _, entity in found - gold:
+            fp[entity] += 1
+        for _, _, entity in gold - found:
+            fn[entity] += 1
+        if (found ^ gold) and show > 0:
+            show -= 1
+            print(
+                "TEXT",
+                repr(sample.text),
+                "\n  missed",
+                sorted(gold - found),
+                "\n  extra",
+                [(s, sample.text[s[0] : s[1]]) for s in sorted(found - gold)],
+            )
+    return tp, fp, fn
 
 
 def _more_parts(
