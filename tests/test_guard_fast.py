@@ -380,6 +380,25 @@ def test_parse_international_agrees_with_phonenumbers() -> None:
     assert parsed > 10000
 
 
+def _national_number(rng: random.Random, prefixes: list[str], prefix_rate: float, odd: bool) -> str:
+    """3 to 17 digits, sometimes after a prefix (a national or international prefix, a
+    country code), with separators between them; ``odd`` adds a bracket in front, or an
+    extension, a letter or a "+1" at the end, now and then."""
+    digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 17)))
+    if rng.random() < prefix_rate:
+        digits = rng.choice(prefixes) + digits
+    number = "".join(
+        ch + (rng.choice([" ", ".", "-", "(", ")", "  ", ") "]) if rng.random() < 0.25 else "")
+        for ch in digits
+    )
+    if odd:
+        if rng.random() < 0.15:
+            number = "(" + number
+        if rng.random() < 0.05:
+            number += rng.choice([")", " ", "-", "x12", "é", "+1"])
+    return number
+
+
 def test_parse_national_agrees_with_phonenumbers() -> None:
     # what the phone pattern gives without "+", with national and international prefixes
     # and country codes in front, for the default regions and ones with Italian leading
@@ -389,18 +408,9 @@ def test_parse_national_agrees_with_phonenumbers() -> None:
     regions = ["US", "GB", "US", "GB", "DE", "IT", "CA", "AR", "MX", "BR", "IN", "JP"]
     regions += ["us", "XX", "001"]
     parsed = 0
+    prefixes = ["0", "1", "44", "011", "00", "01", "440", "0044"]
     for _ in range(20000):
-        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 17)))
-        if rng.random() < 0.2:
-            digits = rng.choice(["0", "1", "44", "011", "00", "01", "440", "0044"]) + digits
-        number = "".join(
-            ch + (rng.choice([" ", ".", "-", "(", ")", "  ", ") "]) if rng.random() < 0.25 else "")
-            for ch in digits
-        )
-        if rng.random() < 0.15:
-            number = "(" + number
-        if rng.random() < 0.05:
-            number += rng.choice([")", " ", "-", "x12", "é", "+1"])
+        number = _national_number(rng, prefixes, 0.2, odd=True)
         region = rng.choice(regions)
         try:
             expected = phonenumbers.parse(number, region)
@@ -421,16 +431,10 @@ def test_the_national_length_shortcut_never_drops_a_valid_number() -> None:
     regions = ["US", "GB", "DE", "IT", "CA", "AR", "MX", "BR", "IN", "JP", "FR", "AU", "GG"]
     regions += ["us", "XX", "001"]
     pruned = valid = 0
+    prefixes = ["0", "1", "44", "011", "00", "01", "440", "0044", "180020"]
     for _ in range(30000):
-        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 17)))
-        if rng.random() < 0.3:
-            digits = (
-                rng.choice(["0", "1", "44", "011", "00", "01", "440", "0044", "180020"]) + digits
-            )
-        number = "".join(
-            ch + (rng.choice([" ", ".", "-", "(", ")", "  ", ") "]) if rng.random() < 0.25 else "")
-            for ch in digits
-        )
+        # only what the phone pattern gives: digits and separators (no extension, no letters)
+        number = _national_number(rng, prefixes, 0.3, odd=False)
         region = rng.choice(regions)
         try:
             parsed = phonenumbers.parse(number, region)
