@@ -83,9 +83,10 @@ def _held_out(show: int) -> None:
     """The prompts kept out of the generated corpus: ``injection_heldout.yaml`` and the
     blind sets, each written before its first run (their headers give that run's figures
     and whether the rules changed after it; the last one's did not)."""
-    blind = [f"injection_blind{suffix}.yaml" for suffix in ("", "_2", "_3", "_4", "_5", "_6", "_7")]
+    folder = Path(__file__).parent / "data"
+    blind = sorted(path.name for path in folder.glob("injection_blind*.yaml"))  # 1, 2, ...
     for name in ("injection_heldout.yaml", *blind):
-        data = yaml.safe_load((Path(__file__).parent / "data" / name).read_text())
+        data = yaml.safe_load((folder / name).read_text())
         print(f"\n{name}:")
         for kind, heading in (("attack", "attacks detected"), ("benign", "benign flagged")):
             texts = data[kind]
