@@ -348,6 +348,31 @@ def test_phone_validity_agrees_with_phonenumbers() -> None:
     assert len(parsed_numbers) > 15000 and valid > 1500
 
 
+def test_a_phone_validator_compiles_its_countries_validity_up_front(monkeypatch) -> None:
+    # every region sharing a country code with the validator's regions, at every possible
+    # length, is compiled when the validator is made: checking a number then compiles
+    # nothing (a compile was ~1 ms, the slowest 1 % of dense prompts)
+    monkeypatch.setattr(v, "_FULLMATCH", {})
+    monkeypatch.setattr(v, "_VALIDITY", {})
+    validator = v.make_phone_validator(("CA", "NZ"))
+    compiled = set(v._FULLMATCH)
+    assert compiled
+    rng = random.Random(3)
+    checked = 0
+    for code in (1, 64):
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+            for length in metadata.general_desc.possible_length:
+                digits = "".join(rng.choice(string.digits) for _ in range(length))
+                parsed = phonenumbers.PhoneNumber(country_code=code, national_number=int(digits))
+                v._is_valid_number(parsed)
+                checked += 1
+    text = "call +1 613 555 0123 or 09 555 0123"
+    validator(text, 5, 20)
+    validator(text, 24, len(text))
+    assert checked > 25 and set(v._FULLMATCH) == compiled
+
+
 def test_parse_international_agrees_with_phonenumbers() -> None:
     # what the phone pattern gives after "+" (digits with spaces, dots, dashes and
     # parentheses), and odd input that takes phonenumbers' own parse
