@@ -1080,6 +1080,7 @@ class _NationalLengths(NamedTuple):
     prefixes: tuple[str, ...]  # the national prefixes parse may take off
     country_code: str  # which parse may take off too, before the national prefix
     idd: Callable[[str], object]  # the international prefix: then any country's number
+    strippable: tuple[str, ...]  # the country code and the national prefixes
 
 
 @functools.lru_cache(maxsize=512)
@@ -1105,7 +1106,9 @@ def _national_lengths(region: str) -> _NationalLengths | None:
         lengths.update(possible)
     prefixes = tuple(prefix.split("|")) if prefix else ()
     idd = re.compile(metadata.international_prefix or "NonMatch").match
-    return _NationalLengths(frozenset(lengths), prefixes, str(metadata.country_code), idd)
+    country_code = str(metadata.country_code)
+    strippable = tuple(p for p in (country_code, *prefixes) if p)
+    return _NationalLengths(frozenset(lengths), prefixes, country_code, idd, strippable)
 
 
 def _may_be_valid_national(digits: str, region: str) -> bool:
@@ -1120,6 +1123,8 @@ def _may_be_valid_national(digits: str, region: str) -> bool:
     bounds = _national_lengths(region)
     if bounds is None or bounds.idd(digits):
         return True
+    if not digits.startswith(bounds.strippable):  # most digits: parse takes nothing off
+        return len(digits) in bounds.lengths
     readings = {digits}
     if digits.startswith(bounds.country_code):
         readings.add(digits[len(bounds.country_code) :])
