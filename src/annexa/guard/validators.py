@@ -862,6 +862,7 @@ def _length_tests(
     return _fullmatch(general.national_number_pattern), _fullmatch(either)
 
 
+@functools.lru_cache(maxsize=64)  # per regions: later Guards skip the walk (~80 us)
 def prepare_phone_metadata(regions: tuple[str, ...]) -> None:
     """Compile now the validity patterns of every region sharing a country code with
     ``regions``, for each of its possible lengths: compiling one costs ~1 ms, and left to
