@@ -24,6 +24,6 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-.venv/bin/ruff check src tests benchmarks tools
-.venv/bin/ruff format --check src tests benchmarks tools
+.venv/bin/ruff check src tests benchmarks tools setup.py
+.venv/bin/ruff format --check src tests benchmarks tools setup.py
 .venv/bin/pytest "$@"

@@ -13,6 +13,7 @@ import typer.testing
 from typer.testing import CliRunner, Result
 
 from annexa.cli.main import app
+from annexa.guard.compiled import stale
 from annexa.orgs import create_organisation
 from annexa.store.db import Database
 from tests.pg_cluster import PostgresCluster
@@ -20,6 +21,17 @@ from tests.pg_cluster import PostgresCluster
 # Building the Typer command tree costs ~0.3 s; the suite invokes the CLI hundreds of times,
 # so build it once per app (typer.testing looks the builder up at module level).
 typer.testing._get_command = functools.cache(typer.testing._get_command)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Never test a compiled guard older than its sources (an edit after the build)."""
+    if old := stale():
+        pytest.exit(
+            f"compiled {', '.join(old)} older than the source: rebuild with "
+            "`.venv/bin/python -m pip install -e .` (or ANNEXA_PURE_PYTHON=1 for plain Python)",
+            returncode=2,
+        )
+
 
 BACKENDS = ["sqlite", "postgresql"]
 TEMPLATE_DB = "annexa_template"

@@ -9,6 +9,7 @@ block it before it reaches an AI supplier or a user.
 'mail <EMAIL_ADDRESS_1>'
 """
 
+from annexa.guard.compiled import COMPILED
 from annexa.guard.engine import Guard, StreamRedactor, StreamRestorer, resolve_overlaps
 from annexa.guard.findings import Blocked, Finding, GuardError, RedactResult, ScanError, ScanResult
 from annexa.guard.injection import InjectionReport, detect_injection
@@ -18,6 +19,7 @@ from annexa.guard.policy import Policy, load_policy, parse_policy, with_ner
 from annexa.guard.vault import Vault
 
 __all__ = [
+    "COMPILED",
     "Blocked",
     "Finding",
     "Guard",

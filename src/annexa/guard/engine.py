@@ -25,6 +25,7 @@ import re._parser as _re_parser
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import cast
 
 import ahocorasick
 import re2
@@ -32,7 +33,7 @@ import re2
 try:  # optional fast gate; the re2.Set gate is used without it
     import hyperscan
 except ImportError:  # pragma: no cover - depends on the environment
-    hyperscan = None
+    hyperscan = None  # type: ignore[assignment]
 
 from annexa.guard import operators
 from annexa.guard.detectors import CONTEXT_BOOST, Detector, builtin_detectors
@@ -321,7 +322,7 @@ class _Compiled:
                 # pays only for wide patterns, whose unanchored search scans far before
                 # the match and back over it
                 if lengths is not None and (
-                    len(lengths) == 1 or self.width[i] is None or self.width[i] > _WIDE
+                    len(lengths) == 1 or (wide := self.width[i]) is None or wide > _WIDE
                 ):
                     self.lengths[i] = lengths
             gate_patterns.append(reported if self.reach[i] is not None else det.pattern)
@@ -639,7 +640,7 @@ def _str_offsets(
         return raw
     positions, shifts = charmap.maps()
     at = bisect.bisect_left
-    converted = []
+    converted: list[tuple[int, int, int, int]] = []
     add = converted.append
     first = positions[0] if positions else len(data)
     # after the last multi-byte character every offset shifts by the same total: most
@@ -756,6 +757,24 @@ class Guard:
             # RE2 builds each pattern's DFA lazily, and the first validator calls import
             # and index their data: pay that here rather than on the first prompt.
             self._scan(_WARM_TEXT)
+
+    def redact(
+        self,
+        text: str,
+        *,
+        destination: str | None = None,
+        state: RedactionState | None = None,
+    ) -> RedactResult:
+        """Scan and replace. Raises :class:`ScanError` if any detector failed (fail closed)
+        and :class:`Blocked` if the policy blocks a finding; never returns unscanned text."""
+        findings, _, errors = self._scan(text)
+        if errors:
+            raise ScanError("text was not fully scanned: " + "; ".join(errors), errors)
+        state = state if state is not None else RedactionState(key=self.key)
+        redacted, actions = apply_operators(
+            self, text, findings, destination=destination, state=state
+        )
+        return RedactResult(redacted, findings, actions)
 
     @property
     def detectors(self) -> list[Detector]:
@@ -1076,8 +1095,8 @@ class Guard:
             return [], [], [f"pattern matching failed: {type(exc).__name__}: {exc}"]
         errors: list[str] = []
         generic_flags = compiled.generic
-        specific_cands = []
-        generic_cands = []
+        specific_cands: list[tuple[int, int, int, int]] = []
+        generic_cands: list[tuple[int, int, int, int]] = []
         for cand in candidates:
             (generic_cands if generic_flags[cand[0]] else specific_cands).append(cand)
         failed: set[str] = set()
@@ -1156,7 +1175,7 @@ class Guard:
             near = None  # whether a context word is near text[start:end], once known
             if validator is not None:
                 if ceiling is not None:
-                    top = ceiling(text, start, end)
+                    top = cast(float | None, ceiling(text, start, end))  # never trims
                     if top is not None and top < threshold:
                         if top + CONTEXT_BOOST < threshold or not (phrases or words):
                             continue  # whatever the validator says, the score stays too low
@@ -1339,7 +1358,7 @@ def apply_operators(
     )
     out: list[str] = []
     last = 0
-    actions = []
+    actions: list[str] = []
     for finding, rule in zip(findings, rules, strict=True):
         action = rule.action
         actions.append(action)
@@ -1365,26 +1384,6 @@ def apply_operators(
         last = finding.end
     out.append(text[last:])
     return "".join(out), actions
-
-
-def _redact(
-    self: Guard,
-    text: str,
-    *,
-    destination: str | None = None,
-    state: RedactionState | None = None,
-) -> RedactResult:
-    """Scan and replace. Raises :class:`ScanError` if any detector failed (fail closed) and
-    :class:`Blocked` if the policy blocks a finding; never returns unscanned text."""
-    findings, _, errors = self._scan(text)
-    if errors:
-        raise ScanError("text was not fully scanned: " + "; ".join(errors), errors)
-    state = state if state is not None else RedactionState(key=self.key)
-    redacted, actions = apply_operators(self, text, findings, destination=destination, state=state)
-    return RedactResult(redacted, findings, actions)
-
-
-Guard.redact = _redact  # type: ignore[attr-defined]
 
 
 class StreamRedactor:

@@ -18,7 +18,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 import phonenumbers
@@ -781,11 +781,12 @@ def _is_valid_number(parsed: phonenumbers.PhoneNumber) -> bool:
     number fits the general description and one of the type descriptions; here those are
     one pattern per region and number length (``tests/test_guard_fast.py`` checks the
     two agree)."""
-    test = _VALIDITY.get(parsed.country_code)
+    code = cast(int, parsed.country_code)  # parse() always sets it
+    test = _VALIDITY.get(code)
     if test is None:
-        test = _validity_test(parsed.country_code)
+        test = _validity_test(code)
         if len(_VALIDITY) < 1024:  # parse() only returns real country codes
-            _VALIDITY[parsed.country_code] = test
+            _VALIDITY[code] = test
     return test(phonenumbers.national_significant_number(parsed))
 
 
@@ -853,13 +854,17 @@ def _length_tests(
     """The general description's fullmatch and one fullmatch for every type description a
     number of ``length`` digits may fit (``None``: it fits none)."""
     general = metadata.general_desc
-    kinds = [d.national_number_pattern for d in _type_descs(metadata) if _applies(d, length)]
-    if not _applies(general, length) or not kinds:
+    kinds = [
+        cast(phonenumbers.PhoneNumberDesc, d).national_number_pattern
+        for d in _type_descs(metadata)
+        if _applies(d, length)
+    ]
+    if general is None or not _applies(general, length) or not kinds:
         return None
     # one alternation: it fullmatches where one of the descriptions does, in one call
     # (the metadata patterns have no groups to refer to or flags to leak)
     either = "|".join(f"(?:{kind})" for kind in kinds)
-    return _fullmatch(general.national_number_pattern), _fullmatch(either)
+    return _fullmatch(cast(str, general.national_number_pattern)), _fullmatch(either)
 
 
 @functools.lru_cache(maxsize=64)  # per regions: later Guards skip the walk (~80 us)
@@ -874,9 +879,10 @@ def prepare_phone_metadata(regions: tuple[str, ...]) -> None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
         if metadata is None:
             continue
-        for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ()):
+        code = cast(int, metadata.country_code)
+        for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
             other_metadata = phonenumbers.PhoneMetadata.metadata_for_region(other, None)
-            if other_metadata is None:
+            if other_metadata is None or other_metadata.general_desc is None:
                 continue
             for length in other_metadata.general_desc.possible_length or ():
                 _length_tests(other_metadata, length)
@@ -1036,7 +1042,7 @@ def _parse_or_none(number: str, region: str | None = None) -> phonenumbers.Phone
 def _national_front_end() -> tuple | None:  # type: ignore[type-arg]
     """What :func:`parse_national` needs of phonenumbers beyond ``_PARSE_BACK_END``."""
     try:
-        util = phonenumbers.phonenumberutil
+        util: Any = phonenumbers.phonenumberutil  # re_compile is not in its stubs
         return (util.SUPPORTED_REGIONS, util.re_compile, util.PhoneMetadata.metadata_for_region)
     except AttributeError:  # pragma: no cover - depends on the phonenumbers release
         return None
@@ -1099,9 +1105,10 @@ def _national_lengths(region: str) -> _NationalLengths | None:
     if prefix and not re.fullmatch(r"\d+(?:\|\d+)*", prefix):
         return None
     lengths: set[int] = set()
-    for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ()):
+    for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cast(int, metadata.country_code), ()):
         other_metadata = phonenumbers.PhoneMetadata.metadata_for_region(other, None)
-        possible = other_metadata.general_desc.possible_length if other_metadata else None
+        general = other_metadata.general_desc if other_metadata else None
+        possible = general.possible_length if general else None
         if not possible:
             return None
         lengths.update(possible)
@@ -1540,7 +1547,7 @@ def high_entropy_spans(data: bytes, keep: bool = False) -> list[tuple[int, int]]
     find = mask.find
     rfind = mask.rfind
     size = len(data)
-    out = []
+    out: list[tuple[int, int]] = []
     append = out.append
     found = find(_TOKEN_RUN_END)
     while True:
