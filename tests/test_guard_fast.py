@@ -30,9 +30,12 @@ from annexa.guard.engine import (
     _char_shifts,
     _Compiled,
     _context_near,
+    _left_from,
     _match_lengths,
     _max_match_bytes,
+    _right_from,
 )
+from annexa.guard.findings import make_finding
 
 GUARD = Guard()
 
@@ -687,3 +690,54 @@ def _assert_kept_matches_end_at_a_feature(text: str) -> None:
         found = [(s, e) for j, s, e, _ in GUARD._candidates(text) if j == i]
         if data_ascii:
             assert found == kept, text
+
+
+def _resolve_globally(findings: list) -> list:
+    """The rule, over the whole list at once: in rank order (specific before generic, higher
+    score, longer, earlier), keep a finding unless it overlaps one kept already."""
+    kept: list = []
+    ranked = sorted(
+        findings,
+        key=lambda f: (
+            f.detector in {"high_entropy", "url", "phone"},
+            -f.score,
+            f.start - f.end,
+            f.start,
+        ),
+    )
+    for f in ranked:
+        if all(f.end <= k.start or k.end <= f.start for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 120),
+            st.integers(1, 25),
+            st.sampled_from([0.3, 0.5, 0.75, 0.9, 1.0]),
+            st.sampled_from(["phone", "url", "email", "credit_card", "high_entropy"]),
+        ),
+        max_size=40,
+    )
+)
+def test_overlaps_resolve_cluster_by_cluster_as_over_the_whole_list(spans: list) -> None:
+    findings = [
+        make_finding("X", start, start + length, score, "x" * length, detector, "internal")
+        for start, length, score, detector in spans
+    ]
+    assert resolve_overlaps(findings) == _resolve_globally(findings)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), max_size=30).map(sorted),
+    st.integers(-5, 65),
+    st.integers(0, 30),
+)
+def test_a_bisect_from_a_finger_is_the_bisect(items: list[int], x: int, finger: int) -> None:
+    finger = min(finger, len(items))
+    assert _left_from(items, x, finger) == bisect.bisect_left(items, x)
+    assert _right_from(items, x, finger) == bisect.bisect_right(items, x)

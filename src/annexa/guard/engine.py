@@ -632,6 +632,34 @@ class _CharMap:
         return self._maps
 
 
+def _left_from(a: list[int], x: int, j: int) -> int:
+    """``bisect_left(a, x)`` for sorted ``a``, from ``j``, the answer to a query close by:
+    candidates come in text order and multi-byte characters or kept spans lie between few
+    of them, so most answers are ``j`` or the next index (two comparisons, no search)."""
+    n = len(a)
+    if j < n and a[j] < x:
+        j += 1
+        if j < n and a[j] < x:
+            return bisect.bisect_left(a, x, j)
+        return j
+    if j > 0 and a[j - 1] >= x:
+        return bisect.bisect_left(a, x, 0, j)
+    return j
+
+
+def _right_from(a: list[int], x: int, j: int) -> int:
+    """``bisect_right(a, x)``, as :func:`_left_from`."""
+    n = len(a)
+    if j < n and a[j] <= x:
+        j += 1
+        if j < n and a[j] <= x:
+            return bisect.bisect_right(a, x, j)
+        return j
+    if j > 0 and a[j - 1] > x:
+        return bisect.bisect_right(a, x, 0, j)
+    return j
+
+
 def _str_offsets(
     data: bytes, raw: list[tuple[int, int, int, int]], charmap: _CharMap
 ) -> list[tuple[int, int, int, int]]:
@@ -639,7 +667,6 @@ def _str_offsets(
     if not raw or charmap.ascii:
         return raw
     positions, shifts = charmap.maps()
-    at = bisect.bisect_left
     converted: list[tuple[int, int, int, int]] = []
     add = converted.append
     first = positions[0] if positions else len(data)
@@ -647,6 +674,7 @@ def _str_offsets(
     # candidates of a text with a few such characters need no search
     last = positions[-1] if positions else len(data)
     total = shifts[-1]
+    k = 0  # bisect_left(positions, the last offset converted)
     for cand in raw:
         i, s, e, r = cand
         if r <= first:  # before the first multi-byte character: the same offsets
@@ -655,15 +683,14 @@ def _str_offsets(
         if s > last:
             add((i, s - total, e - total, r - total))
             continue
-        e_str = e - shifts[at(positions, e)]
-        add(
-            (
-                i,
-                s - shifts[at(positions, s)],
-                e_str,
-                e_str if r == e else r - shifts[at(positions, r)],
-            )
-        )
+        k = _left_from(positions, s, k)
+        s_str = s - shifts[k]
+        k = _left_from(positions, e, k)
+        e_str = e - shifts[k]
+        if r == e:
+            add((i, s_str, e_str, e_str))
+        else:
+            add((i, s_str, e_str, r - shifts[_left_from(positions, r, k)]))
     return converted
 
 
@@ -934,10 +961,16 @@ class Guard:
         mask = data.translate(compiled.runs[index].table)  # type: ignore[union-attr]
         size = len(data)
         append = raw.append
-        bisect_right = bisect.bisect_right
+        starts: list[int] = []
+        stops: list[int] = []
+        positions: list[int] = []
+        shifts = [0]
         if covered is not None:  # inlined: dense text has some 30 runs, most covered
             starts, stops = covered.starts, covered.ends
-            positions, shifts = ([], [0]) if covered.charmap.ascii else covered.charmap.maps()
+            if not covered.charmap.ascii:
+                positions, shifts = covered.charmap.maps()
+        # fingers into positions and starts (see _left_from): the runs come in text order
+        p = j = 0
         k, count = 0, len(ends)
         while k < count:
             end_at = ends[k]
@@ -945,17 +978,23 @@ class Guard:
             stop = mask.find(b"\0", end_at)
             if stop < 0:
                 stop = size
-            k = bisect_right(ends, stop, k)
+            k += 1
+            while k < count and ends[k] <= stop:  # a run holds a few ends
+                k += 1
             last = ends[k - 1]  # the run's acceptable candidates end by here
             # a byte offset in the (ASCII) run is its str offset plus the continuation
             # bytes before the run
-            shift = shifts[bisect.bisect_left(positions, pos)] if covered is not None else 0
+            shift = 0
+            if covered is not None:
+                p = _left_from(positions, pos, p)
+                shift = shifts[p]
             while pos < last:
                 if covered is not None:
                     # a byte a match can start with (2 in the mask) outside every kept span?
                     at = mask.find(b"\2", pos, last)
                     while at >= 0:
-                        i = bisect_right(starts, at - shift) - 1
+                        j = _right_from(starts, at - shift, j)
+                        i = j - 1
                         if i < 0 or stops[i] <= at - shift:
                             break
                         at = mask.find(b"\2", stops[i] + shift, last)
@@ -1128,11 +1167,12 @@ class Guard:
                 starts = [s for s, _ in kept]
                 last = len(kept) - 1
                 untrimmed = compiled.untrimmed
-                bisect_right = bisect.bisect_right
                 survivors = []
+                j = 0  # bisect_right(starts, the last start), a finger (see _left_from)
                 for cand in generic_cands:
                     start = cand[1]
-                    i = bisect_right(starts, start) - 1
+                    j = _right_from(starts, start, j)
+                    i = j - 1
                     if i >= 0 and kept[i][1] > start:
                         continue  # starts inside a kept span: so does every trimmed span
                     if untrimmed[cand[0]] and i < last and kept[i + 1][0] < cand[2]:
@@ -1297,21 +1337,44 @@ _start = operator.attrgetter("start")  # a sort key without a Python call per fi
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the best finding where spans overlap: higher score, then longer, then earlier."""
+    """Keep the best finding where spans overlap: higher score, then longer, then earlier.
+
+    In rank order, a finding is kept unless it overlaps one kept before it. Whether it is
+    depends only on the findings it overlaps, so the choice is made cluster by cluster
+    (maximal runs of findings, in start order, joined by overlaps), with the same result
+    as over the whole list: a dense document has a few small clusters among thousands of
+    lone findings, which are kept as they are."""
     if len(findings) <= 1:
         return findings
     ordered = sorted(findings, key=_start)
-    prev_start, prev_end = -1, -1
-    for f in ordered:  # the common case: nothing overlaps, so everything is kept
-        if f.start <= prev_start or f.start < prev_end:
-            break
-        prev_start, prev_end = f.start, f.end
+    kept: list[Finding] = []
+    cluster: list[Finding] = []
+    reach = -1  # the furthest end in the cluster
+    for f in ordered:
+        if f.start < reach:
+            cluster.append(f)
+            if f.end > reach:
+                reach = f.end
+            continue
+        if len(cluster) == 1:
+            kept.append(cluster[0])
+        elif cluster:
+            kept.extend(_resolve_cluster(cluster))
+        cluster = [f]
+        reach = f.end
+    if len(cluster) == 1:
+        kept.append(cluster[0])
     else:
-        return ordered
+        kept.extend(_resolve_cluster(cluster))
+    return kept
+
+
+def _resolve_cluster(cluster: list[Finding]) -> list[Finding]:
+    """:func:`resolve_overlaps` of findings joined by overlaps, in start order."""
     taken: list[tuple[int, int]] = []
     kept: list[Finding] = []
     bisect_left = bisect.bisect_left
-    for f in sorted(findings, key=_rank):
+    for f in sorted(cluster, key=_rank):
         i = bisect_left(taken, (f.start, f.end))
         if i > 0 and taken[i - 1][1] > f.start:
             continue
