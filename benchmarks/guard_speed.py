@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from annexa.guard import Guard, Policy
+from annexa.guard import COMPILED, Guard, Policy
 from guard_corpus import generate, sparse_text
 
 
@@ -312,6 +312,10 @@ def main() -> None:
     print(
         f"Guard() build: {(time.perf_counter() - t0) * 1e3:.1f} ms, {len(guard.detectors)} detectors"
     )
+    build = (
+        "compiled by mypyc" if COMPILED else "plain Python (ANNEXA_PURE_PYTHON=1 or no compiler)"
+    )
+    print(f"scanning modules: {build}")
     warm = _dense(4096, 50, 99) + _sparse(4096, 50, 99)
     t0 = time.perf_counter()
     guard.scan(warm[0])
