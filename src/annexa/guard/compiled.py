@@ -8,7 +8,7 @@ import importlib.util
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-MODULES = ("annexa.guard.detectors", "annexa.guard.engine", "annexa.guard.validators")
+_HERE = Path(__file__).resolve().parent
 
 
 def _origin(module: str) -> Path | None:
@@ -23,15 +23,16 @@ def compiled() -> bool:
 
 
 def stale() -> list[str]:
-    """The compiled modules whose Python source beside them is newer than the build."""
+    """The compiled modules (whichever ``setup.py`` builds) whose Python source beside them
+    is newer than the build."""
     found = []
-    for module in MODULES:
-        origin = _origin(module)
-        if origin is None or not origin.name.endswith(tuple(EXTENSION_SUFFIXES)):
+    for built in sorted(_HERE.iterdir()):
+        if not built.name.endswith(tuple(EXTENSION_SUFFIXES)):
             continue
-        source = origin.parent / (module.rsplit(".", 1)[1] + ".py")
-        if source.exists() and source.stat().st_mtime > origin.stat().st_mtime + 1:
-            found.append(module)
+        name = built.name.split(".", 1)[0]
+        source = _HERE / f"{name}.py"
+        if source.exists() and source.stat().st_mtime > built.stat().st_mtime + 1:
+            found.append(f"annexa.guard.{name}")
     return found
 
 

@@ -700,9 +700,9 @@ class _Covered:
 
     __slots__ = ("charmap", "ends", "starts")
 
-    def __init__(self, spans: list[tuple[int, int]], charmap: _CharMap):
-        self.starts = [s for s, _ in spans]
-        self.ends = [e for _, e in spans]
+    def __init__(self, starts: list[int], ends: list[int], charmap: _CharMap):
+        self.starts = starts
+        self.ends = ends
         self.charmap = charmap
 
 
@@ -1152,9 +1152,10 @@ class Guard:
         if generic_cands or late:
             findings = resolve_overlaps(findings)
             kept = [(f.start, f.end) for f in findings if f.detector not in _GENERIC]
+            starts = [s for s, _ in kept]
             if late:
                 try:
-                    covered = _Covered(kept, charmap)
+                    covered = _Covered(starts, [e for _, e in kept], charmap)
                     raw = self._raw(data, late, located, covered=covered)
                     more = _str_offsets(data, raw, charmap)
                 except Exception as exc:  # fail closed, as above
@@ -1164,7 +1165,6 @@ class Guard:
                     # in detector order, as _candidates gives them (validation order)
                     generic_cands = sorted(generic_cands + more, key=_detector_index)
             if kept:
-                starts = [s for s, _ in kept]
                 last = len(kept) - 1
                 untrimmed = compiled.untrimmed
                 survivors = []
